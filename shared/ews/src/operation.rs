@@ -1,0 +1,22 @@
+//! The contract every EWS operation fulfils.
+
+use crate::error::EwsError;
+use crate::xml::{Element, XmlWriter};
+
+/// An EWS operation: a typed request that writes its SOAP body element and knows how to
+/// read the matching response body.
+///
+/// Deliberately not sealed: later crates may add operations of their own.
+pub trait Operation {
+    /// The operation's name as EWS spells it (`GetItem`), also the body element's local name.
+    const NAME: &'static str;
+    /// What a successful call returns. Batched operations return one result per request
+    /// item, in request order, so that a per-item error never fails the batch.
+    type Response;
+
+    /// Writes the `m:<NAME>` body element (and its children) into `w`.
+    fn write_body(&self, w: &mut XmlWriter);
+
+    /// Reads the `m:<NAME>Response` element (the child of `soap:Body`).
+    fn parse_response(body: &Element) -> Result<Self::Response, EwsError>;
+}
