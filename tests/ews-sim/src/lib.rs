@@ -8,3 +8,4 @@
 
 pub mod config;
 pub mod directory;
+pub mod ews;
