@@ -1,0 +1,82 @@
+# exsync: `make test` runs every test, `make demo` runs what exsync can do, locally.
+# Both install what they need (Debian packages via apt-get, Python packages into .venv)
+# and are idempotent: a second run installs nothing.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+VENV        := .venv
+PY          := $(VENV)/bin/python
+CARGO       ?= cargo
+# Microsoft's EWS schema lives beside the repository (../shared/ews-schema); tests and the
+# simulator read it from here.
+export EXSYNC_EWS_SCHEMA_DIR ?= $(abspath $(CURDIR)/../shared/ews-schema)
+# One target dir for the whole workspace (and cargo-lambda later).
+export CARGO_TARGET_DIR ?= $(CURDIR)/target
+
+APT_PACKAGES := libxml2-utils libxml2-dev pkg-config curl ca-certificates
+
+.PHONY: help deps venv build test test-rust test-interop lint demo bench clean-run
+
+help:
+	@echo "make test   - install what is needed, lint, run every Rust and Python test"
+	@echo "make demo   - start the Exchange simulator and probe it with the exsync CLI"
+	@echo "make bench  - run the parsing benchmarks (results go to docs/performance.md by hand)"
+
+# --- installation -----------------------------------------------------------------------
+
+deps: .run/apt.stamp
+
+.run/apt.stamp:
+	@mkdir -p .run
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+	@test -d "$(EXSYNC_EWS_SCHEMA_DIR)" || { echo "EWS schema not found at $(EXSYNC_EWS_SCHEMA_DIR) (set EXSYNC_EWS_SCHEMA_DIR)"; exit 1; }
+	@touch $@
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt
+	@test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
+	@touch $@
+
+build: deps
+	$(CARGO) build --workspace --all-targets
+
+# --- tests ------------------------------------------------------------------------------
+
+test: deps venv lint test-rust test-interop
+	@echo "make test: all suites passed"
+
+lint: deps
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+test-rust: deps
+	$(CARGO) test --workspace
+
+# The exchangelib suite starts its own simulator (the ews-sim binary) per test session.
+test-interop: deps venv
+	$(CARGO) build -p exsync-ews-sim --bin ews-sim
+	EWS_SIM_BIN=$(CARGO_TARGET_DIR)/debug/ews-sim $(PY) -m pytest -q tests/interop
+
+# --- demo -------------------------------------------------------------------------------
+
+demo: deps venv
+	$(CARGO) build -p exsync-ews-sim --bin ews-sim -p exsync-cli --bin exsync
+	BIN_DIR=$(CARGO_TARGET_DIR)/debug scripts/demo.sh
+
+# --- benchmarks -------------------------------------------------------------------------
+
+bench: deps venv
+	$(CARGO) bench -p exsync-ews --bench parse
+	$(PY) scripts/bench_exchangelib.py
+
+clean-run:
+	rm -rf .run
