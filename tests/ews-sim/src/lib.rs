@@ -9,3 +9,4 @@
 pub mod config;
 pub mod directory;
 pub mod ews;
+pub mod ntlm;
