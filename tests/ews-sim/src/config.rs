@@ -145,14 +145,34 @@ pub struct ThrottlingConfig {
     /// `ErrorExceededConnectionCount` (Exchange 2010's default is 10). `None`: unlimited.
     #[serde(default)]
     pub max_concurrency: Option<usize>,
+    /// How a request above the budget is refused.
+    #[serde(default)]
+    pub answer: ThrottleAnswer,
 }
 
 impl Default for ThrottlingConfig {
     fn default() -> Self {
         Self {
             max_concurrency: Some(10),
+            answer: ThrottleAnswer::default(),
         }
     }
+}
+
+/// How the server refuses a request above the concurrency budget.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ThrottleAnswer {
+    /// `ErrorExceededConnectionCount` as a SOAP fault (HTTP 500) without BackOffMilliseconds,
+    /// which is how Exchange enforces EWSMaxConcurrency.
+    #[default]
+    ExceededConnectionCount,
+    /// `ErrorServerBusy` as a SOAP fault (HTTP 500) carrying BackOffMilliseconds, for tests of
+    /// a client's back-off.
+    ServerBusy {
+        /// The BackOffMilliseconds value sent.
+        back_off_ms: u64,
+    },
 }
 
 /// The Exchange server being emulated.

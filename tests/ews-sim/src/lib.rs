@@ -5,8 +5,23 @@
 //! ApplicationImpersonation grants, mailboxes with folders and items, the EWS operations
 //! exsync uses, held to Microsoft's schema in both directions, POX Autodiscover, throttling
 //! like EWSMaxConcurrency, and scriptable fault injection.
+//!
+//! Start one with [`Simulator::start`] and steer it through the returned [`SimHandle`].
 
+pub mod auth;
+pub mod autodiscover;
 pub mod config;
+mod control;
 pub mod directory;
 pub mod ews;
+pub mod faults;
 pub mod ntlm;
+mod server;
+pub mod sim;
+pub mod throttle;
+pub mod tls;
+
+pub use autodiscover::AutodiscoverBehavior;
+pub use config::{SimConfig, ThrottleAnswer};
+pub use faults::{FaultKind, FaultMode, FaultRule};
+pub use sim::{SimError, SimHandle, SimOptions, Simulator};

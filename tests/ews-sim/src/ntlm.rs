@@ -397,8 +397,8 @@ fn field(msg: &[u8], at: usize) -> Result<&[u8], NtlmError> {
     if len == 0 {
         return Ok(&[]);
     }
-    let offset = usize::try_from(u32_at(msg, at + 4)?)
-        .map_err(|_| NtlmError::Malformed("field offset"))?;
+    let offset =
+        usize::try_from(u32_at(msg, at + 4)?).map_err(|_| NtlmError::Malformed("field offset"))?;
     let end = offset
         .checked_add(len)
         .ok_or(NtlmError::Malformed("field offset"))?;
@@ -459,7 +459,12 @@ fn decode_string(raw: &[u8], unicode: bool) -> Result<String, NtlmError> {
         }
         let units: Vec<u16> = raw
             .chunks_exact(2)
-            .map(|c| u16::from_le_bytes([c.first().copied().unwrap_or(0), c.get(1).copied().unwrap_or(0)]))
+            .map(|c| {
+                u16::from_le_bytes([
+                    c.first().copied().unwrap_or(0),
+                    c.get(1).copied().unwrap_or(0),
+                ])
+            })
             .collect();
         String::from_utf16(&units).map_err(|_| NtlmError::Malformed("invalid UTF-16 string"))
     } else {
@@ -614,7 +619,10 @@ mod tests {
     }
 
     fn password_is(password: &'static str) -> impl Fn(&str, &str) -> Option<String> {
-        move |user, _| user.eq_ignore_ascii_case("user").then(|| password.to_owned())
+        move |user, _| {
+            user.eq_ignore_ascii_case("user")
+                .then(|| password.to_owned())
+        }
     }
 
     /// A minimal NTLMv2 client, enough to build AUTHENTICATE messages the acceptor must judge.
@@ -702,7 +710,8 @@ mod tests {
     }
 
     fn directory(user: &str, _domain: &str) -> Option<String> {
-        user.eq_ignore_ascii_case("jdoe").then(|| "Secret1!".to_owned())
+        user.eq_ignore_ascii_case("jdoe")
+            .then(|| "Secret1!".to_owned())
     }
 
     #[test]
@@ -848,20 +857,32 @@ mod tests {
     #[test]
     fn challenge_carries_the_server_names_and_a_timestamp() {
         let (_, challenge) = server()
-            .challenge_with(&TestClient::new(CLIENT_FLAGS).negotiate, SERVER_CHALLENGE, 42)
+            .challenge_with(
+                &TestClient::new(CLIENT_FLAGS).negotiate,
+                SERVER_CHALLENGE,
+                42,
+            )
             .unwrap();
         assert_eq!(&challenge[24..32], &SERVER_CHALLENGE);
         let info = field(&challenge, 40).unwrap();
         let contains = |needle: &[u8]| info.windows(needle.len()).any(|w| w == needle);
         assert!(contains(&utf16le("CONTOSO")));
         assert!(contains(&utf16le("exch01.contoso.test")));
-        let ts = [&MSV_AV_TIMESTAMP.to_le_bytes()[..], &8u16.to_le_bytes(), &42u64.to_le_bytes()].concat();
+        let ts = [
+            &MSV_AV_TIMESTAMP.to_le_bytes()[..],
+            &8u16.to_le_bytes(),
+            &42u64.to_le_bytes(),
+        ]
+        .concat();
         assert!(contains(&ts));
     }
 
     #[test]
     fn garbage_is_not_an_ntlm_message() {
-        assert_eq!(message_type(b"hello world, no NTLM"), Err(NtlmError::NotNtlm));
+        assert_eq!(
+            message_type(b"hello world, no NTLM"),
+            Err(NtlmError::NotNtlm)
+        );
         assert!(server().challenge(b"NTLMSSP\0\x01\0").is_err());
     }
 
