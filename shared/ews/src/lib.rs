@@ -10,6 +10,7 @@
 //!   typed response through the [`Operation`] trait.
 //! - [`envelope`]: the SOAP envelope (RequestServerVersion, ExchangeImpersonation) around a
 //!   request, and the parsing of a response envelope (ServerVersionInfo, SOAP faults).
+//! - [`decode`]: any EWS response as JSON, for the CLI's `exsync ews decode`.
 //! - [`error`]: response codes (an open set), the error type, and the classification
 //!   every caller uses to decide what to do (retry, disable a mailbox, open a circuit…).
 //! - [`transport`]: HTTPS only, Basic (reqwest) and NTLM (a pool of authenticated
@@ -19,6 +20,7 @@
 
 pub mod autodiscover;
 pub mod client;
+pub mod decode;
 pub mod envelope;
 pub mod error;
 pub mod operation;

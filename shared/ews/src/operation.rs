@@ -19,4 +19,28 @@ pub trait Operation {
 
     /// Reads the `m:<NAME>Response` element (the child of `soap:Body`).
     fn parse_response(body: &Element) -> Result<Self::Response, EwsError>;
+
+    /// Checks a parsed response against this request.
+    ///
+    /// Batched operations pair the i-th response message with the i-th request item, which
+    /// only works when the server answered every item: they return
+    /// [`EwsError::MessageCount`] when the counts differ, failing the whole call rather than
+    /// attributing results to the wrong items. [`crate::envelope::read_response_for`] calls
+    /// this after parsing.
+    fn check_response(&self, response: &Self::Response) -> Result<(), EwsError> {
+        let _ = response;
+        Ok(())
+    }
+}
+
+/// The check batched operations share: one result per request item.
+pub(crate) fn expect_count<T>(expected: usize, results: &[T]) -> Result<(), EwsError> {
+    if results.len() == expected {
+        Ok(())
+    } else {
+        Err(EwsError::MessageCount {
+            expected,
+            actual: results.len(),
+        })
+    }
 }

@@ -141,6 +141,14 @@ impl Element {
         self.text.trim()
     }
 
+    /// The first child with this local name, in any namespace.
+    ///
+    /// Only for places where servers are known to vary the namespace (fault details,
+    /// `ServerVersionInfo`); everywhere else match the namespace too.
+    pub fn child_local(&self, name: &str) -> Option<&Element> {
+        self.children.iter().find(|c| c.name == name)
+    }
+
     /// Total number of elements in this subtree, this one included.
     pub fn count(&self) -> usize {
         1 + self.children.iter().map(Element::count).sum::<usize>()
@@ -196,8 +204,8 @@ pub fn parse(bytes: &[u8], limits: Limits) -> Result<Element, XmlError> {
                         limit: limits.max_depth,
                     });
                 }
-                let ns = namespace_of(ns).map_err(|m| malformed(m))?;
-                let el = element_from(&reader, &start, ns).map_err(|m| malformed(m))?;
+                let ns = namespace_of(ns).map_err(&malformed)?;
+                let el = element_from(&reader, &start, ns).map_err(&malformed)?;
                 stack.push(el);
             }
             Ok((_, Event::End(_))) => {
@@ -344,8 +352,14 @@ impl XmlWriter {
     }
 
     /// Writes escaped text.
+    ///
+    /// Characters XML 1.0 cannot carry at all (most C0 controls, lone surrogates cannot occur
+    /// in a `str`) become U+FFFD: one stray control character in an item's subject would
+    /// otherwise make the whole request unreadable to Exchange and fail every item of the
+    /// batch.
     pub fn text(&mut self, text: &str) -> &mut Self {
-        self.out.push_str(&quick_xml::escape::escape(text));
+        self.out
+            .push_str(&quick_xml::escape::escape(xml_safe(text).as_ref()));
         self
     }
 
@@ -367,8 +381,30 @@ impl XmlWriter {
 
     fn write_attrs(&mut self, attrs: &[(&str, &str)]) {
         for (k, v) in attrs {
-            let _ = write!(self.out, " {k}=\"{}\"", quick_xml::escape::escape(*v));
+            let _ = write!(
+                self.out,
+                " {k}=\"{}\"",
+                quick_xml::escape::escape(xml_safe(v).as_ref())
+            );
         }
+    }
+}
+
+/// True for characters XML 1.0 allows in content (`Char` production, minus surrogates which
+/// a `char` cannot hold anyway).
+fn is_xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
+}
+
+fn xml_safe(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.chars().all(is_xml_char) {
+        std::borrow::Cow::Borrowed(text)
+    } else {
+        std::borrow::Cow::Owned(
+            text.chars()
+                .map(|c| if is_xml_char(c) { c } else { '\u{FFFD}' })
+                .collect(),
+        )
     }
 }
 
@@ -432,6 +468,15 @@ mod tests {
             parse(doc.as_bytes(), limits),
             Err(XmlError::TooLarge { what: "depth", .. })
         ));
+    }
+
+    #[test]
+    fn writer_replaces_characters_xml_cannot_carry() {
+        let mut w = XmlWriter::new();
+        w.start("t:A", &[("x", "a\u{1}")])
+            .text("b\u{0}c\td")
+            .end("t:A");
+        assert_eq!(w.as_str(), "<t:A x=\"a\u{FFFD}\">b\u{FFFD}c\td</t:A>");
     }
 
     #[test]
