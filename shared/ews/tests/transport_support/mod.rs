@@ -222,21 +222,41 @@ pub async fn start(
     tls: Arc<rustls::ServerConfig>,
     handler: impl Fn(&Seen, &mut ConnState) -> Reply + Send + Sync + 'static,
 ) -> Server {
+    start_with(Some(tls), handler).await
+}
+
+/// Starts a plain-HTTP server on 127.0.0.1 (for the Autodiscover redirect probe).
+pub async fn start_plain(
+    handler: impl Fn(&Seen, &mut ConnState) -> Reply + Send + Sync + 'static,
+) -> Server {
+    start_with(None, handler).await
+}
+
+/// The counters one server shares with its connection tasks.
+#[derive(Clone)]
+struct Shared {
+    handler: Arc<Handler>,
+    seen: Arc<Mutex<Vec<Seen>>>,
+    in_flight: Arc<AtomicUsize>,
+    peak: Arc<AtomicUsize>,
+}
+
+async fn start_with(
+    tls: Option<Arc<rustls::ServerConfig>>,
+    handler: impl Fn(&Seen, &mut ConnState) -> Reply + Send + Sync + 'static,
+) -> Server {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let seen = Arc::new(Mutex::new(Vec::new()));
+    let shared = Shared {
+        handler: Arc::new(handler),
+        seen: Arc::new(Mutex::new(Vec::new())),
+        in_flight: Arc::new(AtomicUsize::new(0)),
+        peak: Arc::new(AtomicUsize::new(0)),
+    };
     let connections = Arc::new(AtomicUsize::new(0));
-    let in_flight = Arc::new(AtomicUsize::new(0));
-    let peak_in_flight = Arc::new(AtomicUsize::new(0));
-    let handler: Arc<Handler> = Arc::new(handler);
-    let acceptor = TlsAcceptor::from(tls);
+    let acceptor = tls.map(TlsAcceptor::from);
     let task = {
-        let (seen, connections, in_flight, peak) = (
-            seen.clone(),
-            connections.clone(),
-            in_flight.clone(),
-            peak_in_flight.clone(),
-        );
+        let (shared, connections) = (shared.clone(), connections.clone());
         tokio::spawn(async move {
             loop {
                 let Ok((tcp, _)) = listener.accept().await else {
@@ -244,94 +264,89 @@ pub async fn start(
                 };
                 tcp.set_nodelay(true).unwrap();
                 let id = connections.fetch_add(1, Ordering::SeqCst);
-                let (acceptor, handler, seen, in_flight, peak) = (
-                    acceptor.clone(),
-                    handler.clone(),
-                    seen.clone(),
-                    in_flight.clone(),
-                    peak.clone(),
-                );
+                let (acceptor, shared) = (acceptor.clone(), shared.clone());
                 tokio::spawn(async move {
-                    let Ok(stream) = acceptor.accept(tcp).await else {
-                        return;
-                    };
-                    let alpn = stream.get_ref().1.alpn_protocol().map(<[u8]>::to_vec);
-                    let state = Arc::new(tokio::sync::Mutex::new(ConnState {
-                        id,
-                        ..ConnState::default()
-                    }));
-                    let service = service_fn(move |req: Request<Incoming>| {
-                        let (handler, seen, state, in_flight, peak, alpn) = (
-                            handler.clone(),
-                            seen.clone(),
-                            state.clone(),
-                            in_flight.clone(),
-                            peak.clone(),
-                            alpn.clone(),
-                        );
-                        async move {
-                            let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
-                            peak.fetch_max(now, Ordering::SeqCst);
-                            let (parts, body) = req.into_parts();
-                            let body = body.collect().await.unwrap().to_bytes().to_vec();
-                            let request = Seen {
-                                connection: id,
-                                method: parts.method.to_string(),
-                                path: parts
-                                    .uri
-                                    .path_and_query()
-                                    .map(|p| p.to_string())
-                                    .unwrap_or_default(),
-                                headers: parts
-                                    .headers
-                                    .iter()
-                                    .map(|(n, v)| {
-                                        (n.as_str().to_owned(), v.to_str().unwrap().to_owned())
-                                    })
-                                    .collect(),
-                                body,
-                                alpn,
+                    match acceptor {
+                        Some(acceptor) => {
+                            let Ok(stream) = acceptor.accept(tcp).await else {
+                                return;
                             };
-                            seen.lock().unwrap().push(request.clone());
-                            let reply = {
-                                let mut state = state.lock().await;
-                                let reply = handler(&request, &mut state);
-                                state.requests += 1;
-                                reply
-                            };
-                            if let Some(delay) = reply.delay {
-                                tokio::time::sleep(delay).await;
-                            }
-                            in_flight.fetch_sub(1, Ordering::SeqCst);
-                            let mut response = Response::builder().status(reply.status);
-                            for (n, v) in &reply.headers {
-                                response = response.header(n, v);
-                            }
-                            let body = match reply.body {
-                                ReplyBody::Full(b) => TestBody::Full(Some(Bytes::from(b))),
-                                ReplyBody::Chunked { chunk, count } => {
-                                    TestBody::Chunked { chunk, left: count }
-                                }
-                            };
-                            Ok::<_, Infallible>(response.body(body).unwrap())
+                            let alpn = stream.get_ref().1.alpn_protocol().map(<[u8]>::to_vec);
+                            serve(TokioIo::new(stream), id, alpn, shared).await;
                         }
-                    });
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .keep_alive(true)
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
+                        None => serve(TokioIo::new(tcp), id, None, shared).await,
+                    }
                 });
             }
         })
     };
     Server {
         addr,
-        seen,
+        seen: shared.seen,
         connections,
-        in_flight,
-        peak_in_flight,
+        in_flight: shared.in_flight,
+        peak_in_flight: shared.peak,
         task,
     }
+}
+
+async fn serve<I>(io: I, id: usize, alpn: Option<Vec<u8>>, shared: Shared)
+where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    let state = Arc::new(tokio::sync::Mutex::new(ConnState {
+        id,
+        ..ConnState::default()
+    }));
+    let service = service_fn(move |req: Request<Incoming>| {
+        let (shared, state, alpn) = (shared.clone(), state.clone(), alpn.clone());
+        async move {
+            let now = shared.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+            shared.peak.fetch_max(now, Ordering::SeqCst);
+            let (parts, body) = req.into_parts();
+            let body = body.collect().await.unwrap().to_bytes().to_vec();
+            let request = Seen {
+                connection: id,
+                method: parts.method.to_string(),
+                path: parts
+                    .uri
+                    .path_and_query()
+                    .map(|p| p.to_string())
+                    .unwrap_or_default(),
+                headers: parts
+                    .headers
+                    .iter()
+                    .map(|(n, v)| (n.as_str().to_owned(), v.to_str().unwrap().to_owned()))
+                    .collect(),
+                body,
+                alpn,
+            };
+            shared.seen.lock().unwrap().push(request.clone());
+            let reply = {
+                let mut state = state.lock().await;
+                let reply = (shared.handler)(&request, &mut state);
+                state.requests += 1;
+                reply
+            };
+            if let Some(delay) = reply.delay {
+                tokio::time::sleep(delay).await;
+            }
+            shared.in_flight.fetch_sub(1, Ordering::SeqCst);
+            let mut response = Response::builder().status(reply.status);
+            for (n, v) in &reply.headers {
+                response = response.header(n, v);
+            }
+            let body = match reply.body {
+                ReplyBody::Full(b) => TestBody::Full(Some(Bytes::from(b))),
+                ReplyBody::Chunked { chunk, count } => TestBody::Chunked { chunk, left: count },
+            };
+            Ok::<_, Infallible>(response.body(body).unwrap())
+        }
+    });
+    let _ = hyper::server::conn::http1::Builder::new()
+        .keep_alive(true)
+        .serve_connection(io, service)
+        .await;
 }
 
 /// A response body that is either sized or streamed without a length (chunked).
