@@ -16,8 +16,10 @@ pub mod directory;
 pub mod ews;
 pub mod faults;
 pub mod ntlm;
+pub mod schema;
 mod server;
 pub mod sim;
+pub mod store;
 pub mod throttle;
 pub mod tls;
 
