@@ -363,7 +363,10 @@ fn order_srv(mut records: Vec<SrvRecord>, draw: &mut impl FnMut(u32) -> u32) -> 
     let mut ordered = Vec::with_capacity(records.len());
     let mut rest = records.as_slice();
     while let Some(first) = rest.first() {
-        let same = rest.iter().take_while(|r| r.priority == first.priority).count();
+        let same = rest
+            .iter()
+            .take_while(|r| r.priority == first.priority)
+            .count();
         let (group, tail) = rest.split_at(same);
         rest = tail;
         let mut group: Vec<SrvRecord> = group.to_vec();
@@ -494,9 +497,18 @@ impl PoxSettings {
     /// `EXCH`; then `ASUrl` of `EXPR` and `EXCH`, which is where Exchange 2007-era answers
     /// put the EWS URL (Microsoft's first POX sample has no `EwsUrl` at all).
     pub fn ews_url_candidates(&self) -> Vec<(&PoxProtocol, &str)> {
-        let block = |kind: &str| self.protocols.iter().find(|p| p.kind.eq_ignore_ascii_case(kind));
+        let block = |kind: &str| {
+            self.protocols
+                .iter()
+                .find(|p| p.kind.eq_ignore_ascii_case(kind))
+        };
         let mut out = Vec::new();
-        for (kind, as_url) in [("EXPR", false), ("EXCH", false), ("EXPR", true), ("EXCH", true)] {
+        for (kind, as_url) in [
+            ("EXPR", false),
+            ("EXCH", false),
+            ("EXPR", true),
+            ("EXCH", true),
+        ] {
             if let Some(p) = block(kind) {
                 let url = if as_url { &p.as_url } else { &p.ews_url };
                 if let Some(url) = url.as_deref().filter(|u| !u.is_empty()) {
@@ -659,10 +671,7 @@ fn split_email(email: &str) -> Option<(String, String)> {
     let domain = domain.trim_end_matches('.').to_ascii_lowercase();
     let valid_domain = !domain.is_empty()
         && domain.split('.').all(|label| {
-            !label.is_empty()
-                && label
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-')
+            !label.is_empty() && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
         });
     if local.is_empty() || local.contains('@') || local.chars().any(char::is_whitespace) {
         return None;
@@ -727,7 +736,7 @@ struct Run<'a> {
 enum Next {
     Found(Discovered),
     Restart(String),
-    TryNext,
+    Continue,
 }
 
 /// What one POST came to.
@@ -764,7 +773,7 @@ impl Run<'_> {
                         email = address;
                         continue 'restart;
                     }
-                    Next::TryNext => {}
+                    Next::Continue => {}
                 }
             }
 
@@ -776,7 +785,7 @@ impl Run<'_> {
                         email = address;
                         continue 'restart;
                     }
-                    Next::TryNext => {}
+                    Next::Continue => {}
                 }
             }
 
@@ -788,7 +797,7 @@ impl Run<'_> {
                         email = address;
                         continue 'restart;
                     }
-                    Next::TryNext => {}
+                    Next::Continue => {}
                 }
             }
 
@@ -856,7 +865,10 @@ impl Run<'_> {
             return Ok(None);
         }
         let url = parsed.to_string();
-        if self.tried.contains(&(email.to_ascii_lowercase(), url.clone())) {
+        if self
+            .tried
+            .contains(&(email.to_ascii_lowercase(), url.clone()))
+        {
             self.record(Step::Redirect, &url, email, refuse(RedirectRefusal::Loop));
             return Ok(None);
         }
@@ -877,14 +889,17 @@ impl Run<'_> {
             self.check_deadline()?;
             if !self.tried.insert((email.to_ascii_lowercase(), url.clone())) {
                 // Already asked (a redirectAddr to the same domain repeats the candidates).
-                return Ok(Next::TryNext);
+                return Ok(Next::Continue);
             }
             match self.post(step, &url, email).await? {
                 Answer::Settings(settings) => {
                     let candidates = settings.ews_url_candidates();
                     let Some((protocol, ews_url)) = candidates
                         .iter()
-                        .find(|(_, u)| u.get(..8).is_some_and(|s| s.eq_ignore_ascii_case("https://")))
+                        .find(|(_, u)| {
+                            u.get(..8)
+                                .is_some_and(|s| s.eq_ignore_ascii_case("https://"))
+                        })
                         .copied()
                     else {
                         let outcome = match candidates.first() {
@@ -894,7 +909,7 @@ impl Run<'_> {
                             None => Outcome::NoEwsUrl,
                         };
                         self.record(step, &url, email, outcome);
-                        return Ok(Next::TryNext);
+                        return Ok(Next::Continue);
                     };
                     let found = Discovered {
                         ews_url: ews_url.to_owned(),
@@ -920,7 +935,7 @@ impl Run<'_> {
                         step = Step::Redirect;
                         url = next;
                     }
-                    None => return Ok(Next::TryNext),
+                    None => return Ok(Next::Continue),
                 },
                 Answer::RedirectAddr(address) => {
                     let refuse = |reason| Outcome::RedirectRefused {
@@ -929,21 +944,21 @@ impl Run<'_> {
                     };
                     let Some((address, _)) = split_email(&address) else {
                         self.record(step, &url, email, refuse(RedirectRefusal::Invalid));
-                        return Ok(Next::TryNext);
+                        return Ok(Next::Continue);
                     };
                     if address.eq_ignore_ascii_case(email) {
                         // Microsoft: treat the URL that answered this as invalid.
                         self.record(step, &url, email, refuse(RedirectRefusal::SameAddress));
-                        return Ok(Next::TryNext);
+                        return Ok(Next::Continue);
                     }
                     if !self.addresses.insert(address.to_ascii_lowercase()) {
                         self.record(step, &url, email, refuse(RedirectRefusal::Loop));
-                        return Ok(Next::TryNext);
+                        return Ok(Next::Continue);
                     }
                     self.hop(&address, email)?;
                     return Ok(Next::Restart(address));
                 }
-                Answer::Failed => return Ok(Next::TryNext),
+                Answer::Failed => return Ok(Next::Continue),
             }
         }
     }
@@ -978,19 +993,19 @@ impl Run<'_> {
         };
         self.answered += 1;
         let status = response.status.as_u16();
-        if matches!(status, 301 | 302 | 307 | 308) {
-            if let Some(location) = response.location().and_then(|l| absolute(url, l)) {
-                self.record(
-                    step,
-                    url,
-                    email,
-                    Outcome::HttpRedirect {
-                        status,
-                        location: location.clone(),
-                    },
-                );
-                return Ok(Answer::Redirect(location));
-            }
+        if matches!(status, 301 | 302 | 307 | 308)
+            && let Some(location) = response.location().and_then(|l| absolute(url, l))
+        {
+            self.record(
+                step,
+                url,
+                email,
+                Outcome::HttpRedirect {
+                    status,
+                    location: location.clone(),
+                },
+            );
+            return Ok(Answer::Redirect(location));
         }
         if status != 200 {
             self.record(step, url, email, Outcome::HttpStatus { status });
@@ -1069,7 +1084,12 @@ impl Run<'_> {
             Ok(u) => u,
             Err(e) => {
                 let error = format!("{e}");
-                self.record(Step::HttpRedirect, &url, email, Outcome::Unreachable { error });
+                self.record(
+                    Step::HttpRedirect,
+                    &url,
+                    email,
+                    Outcome::Unreachable { error },
+                );
                 return Ok(None);
             }
         };
@@ -1098,7 +1118,12 @@ impl Run<'_> {
                 self.redirect_target(&location, email)
             }
             _ => {
-                self.record(Step::HttpRedirect, &url, email, Outcome::HttpStatus { status });
+                self.record(
+                    Step::HttpRedirect,
+                    &url,
+                    email,
+                    Outcome::HttpStatus { status },
+                );
                 Ok(None)
             }
         }
@@ -1116,7 +1141,12 @@ impl Run<'_> {
             Ok(records) => records,
             Err(e) => {
                 let error = error_chain(&e);
-                self.record(Step::DnsSrv, &name, email, Outcome::SrvLookupFailed { error });
+                self.record(
+                    Step::DnsSrv,
+                    &name,
+                    email,
+                    Outcome::SrvLookupFailed { error },
+                );
                 return Vec::new();
             }
         };
@@ -1193,7 +1223,11 @@ mod tests {
         let targets: Vec<_> = ordered.iter().map(|r| r.target.as_str()).collect();
         assert_eq!(
             targets,
-            ["primary.contoso.com", "second.contoso.com", "backup.contoso.com"]
+            [
+                "primary.contoso.com",
+                "second.contoso.com",
+                "backup.contoso.com"
+            ]
         );
     }
 
@@ -1247,7 +1281,15 @@ mod tests {
             split_email(" Mara@Contoso.COM "),
             Some(("Mara@contoso.com".into(), "contoso.com".into()))
         );
-        for bad in ["", "mara", "@contoso.com", "mara@", "ma ra@contoso.com", "mara@con/toso.com", "mara@contoso..com"] {
+        for bad in [
+            "",
+            "mara",
+            "@contoso.com",
+            "mara@",
+            "ma ra@contoso.com",
+            "mara@con/toso.com",
+            "mara@contoso..com",
+        ] {
             assert_eq!(split_email(bad), None, "{bad}");
         }
     }
@@ -1255,7 +1297,11 @@ mod tests {
     #[test]
     fn location_is_resolved_against_the_request_url() {
         assert_eq!(
-            absolute("https://a.contoso.com/autodiscover/autodiscover.xml", "/x/y.xml").as_deref(),
+            absolute(
+                "https://a.contoso.com/autodiscover/autodiscover.xml",
+                "/x/y.xml"
+            )
+            .as_deref(),
             Some("https://a.contoso.com/x/y.xml")
         );
         assert_eq!(

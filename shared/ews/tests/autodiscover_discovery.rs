@@ -80,7 +80,12 @@ struct Env {
 }
 
 impl Env {
-    fn new(ca_pem: &str, https: Option<&Server>, http: Option<&Server>, refuse: &[(&str, u16)]) -> Self {
+    fn new(
+        ca_pem: &str,
+        https: Option<&Server>,
+        http: Option<&Server>,
+        refuse: &[(&str, u16)],
+    ) -> Self {
         let mut config = TransportConfig::new(Credentials {
             scheme: AuthScheme::Basic,
             user: "CONTOSO\\svc-exsync".into(),
@@ -130,7 +135,9 @@ async fn the_domain_itself_is_asked_first_with_an_authenticated_pox_post() {
     let https = start(pki.server.clone(), |_, _| settings(EWS)).await;
     let env = Env::new(&pki.ca_pem, Some(&https), None, &[]);
 
-    let report = env.discover(&StaticSrvResolver::new(), "mara@contoso.test").await;
+    let report = env
+        .discover(&StaticSrvResolver::new(), "mara@contoso.test")
+        .await;
 
     let found = report.result.as_ref().unwrap();
     assert_eq!(found.ews_url, EWS);
@@ -139,7 +146,10 @@ async fn the_domain_itself_is_asked_first_with_an_authenticated_pox_post() {
     assert_eq!(found.display_name.as_deref(), Some("Mara Whitley"));
     assert_eq!(
         steps(&report),
-        [(Step::DomainRoot, "https://contoso.test/autodiscover/autodiscover.xml")]
+        [(
+            Step::DomainRoot,
+            "https://contoso.test/autodiscover/autodiscover.xml"
+        )]
     );
     let seen = &https.seen()[0];
     assert_eq!(seen.method, "POST");
@@ -148,7 +158,10 @@ async fn the_domain_itself_is_asked_first_with_an_authenticated_pox_post() {
     assert!(seen.header("content-type").unwrap().starts_with("text/xml"));
     assert!(seen.header("authorization").unwrap().starts_with("Basic "));
     let body = String::from_utf8(seen.body.clone()).unwrap();
-    assert!(body.contains("<EMailAddress>mara@contoso.test</EMailAddress>"), "{body}");
+    assert!(
+        body.contains("<EMailAddress>mara@contoso.test</EMailAddress>"),
+        "{body}"
+    );
 }
 
 #[tokio::test]
@@ -176,13 +189,18 @@ async fn candidates_are_tried_in_order_and_one_401_is_not_the_end() {
         &[("contoso.test", 443)],
     );
 
-    let report = env.discover(&StaticSrvResolver::new(), "mara@contoso.test").await;
+    let report = env
+        .discover(&StaticSrvResolver::new(), "mara@contoso.test")
+        .await;
 
     assert_eq!(report.result.as_ref().unwrap().ews_url, EWS);
     assert_eq!(
         steps(&report),
         [
-            (Step::DomainRoot, "https://contoso.test/autodiscover/autodiscover.xml"),
+            (
+                Step::DomainRoot,
+                "https://contoso.test/autodiscover/autodiscover.xml"
+            ),
             (
                 Step::AutodiscoverHost,
                 "https://autodiscover.contoso.test/autodiscover/autodiscover.xml"
@@ -197,7 +215,10 @@ async fn candidates_are_tried_in_order_and_one_401_is_not_the_end() {
             ),
         ]
     );
-    assert!(matches!(report.attempts[0].outcome, Outcome::Unreachable { .. }));
+    assert!(matches!(
+        report.attempts[0].outcome,
+        Outcome::Unreachable { .. }
+    ));
     assert_eq!(report.attempts[1].outcome, Outcome::Unauthorized);
     assert_eq!(
         report.attempts[2].outcome,
@@ -254,7 +275,12 @@ async fn srv_targets_are_tried_last_lowest_priority_first() {
         last.url,
         "https://srv.contoso.test:8443/autodiscover/autodiscover.xml"
     );
-    assert!(https.seen().iter().all(|s| host(s) != "backup.contoso.test"));
+    assert!(
+        https
+            .seen()
+            .iter()
+            .all(|s| host(s) != "backup.contoso.test")
+    );
 }
 
 #[tokio::test]
@@ -275,7 +301,9 @@ async fn an_http_redirect_to_plain_http_is_not_followed() {
         &[("contoso.test", 443), ("autodiscover.contoso.test", 443)],
     );
 
-    let report = env.discover(&StaticSrvResolver::new(), "mara@contoso.test").await;
+    let report = env
+        .discover(&StaticSrvResolver::new(), "mara@contoso.test")
+        .await;
 
     assert_eq!(report.result, Err(DiscoveryError::NotFound));
     assert!(report.attempts.iter().any(|a| a.outcome
@@ -300,7 +328,9 @@ async fn redirect_url_is_followed_to_the_new_https_url() {
     .await;
     let env = Env::new(&pki.ca_pem, Some(&https), None, &[]);
 
-    let report = env.discover(&StaticSrvResolver::new(), "mara@contoso.test").await;
+    let report = env
+        .discover(&StaticSrvResolver::new(), "mara@contoso.test")
+        .await;
 
     let found = report.result.as_ref().unwrap();
     assert_eq!(
@@ -328,7 +358,9 @@ async fn a_redirect_loop_is_refused_and_discovery_moves_on() {
     .await;
     let env = Env::new(&pki.ca_pem, Some(&https), None, &[]);
 
-    let report = env.discover(&StaticSrvResolver::new(), "mara@contoso.test").await;
+    let report = env
+        .discover(&StaticSrvResolver::new(), "mara@contoso.test")
+        .await;
 
     assert_eq!(report.result.as_ref().unwrap().ews_url, EWS);
     assert!(report.attempts.iter().any(|a| matches!(
@@ -340,7 +372,10 @@ async fn a_redirect_loop_is_refused_and_discovery_moves_on() {
     )));
     // contoso.test was asked once, not again after the loop.
     let asked = https.seen();
-    assert_eq!(asked.iter().filter(|s| host(s) == "contoso.test").count(), 1);
+    assert_eq!(
+        asked.iter().filter(|s| host(s) == "contoso.test").count(),
+        1
+    );
 }
 
 #[tokio::test]
@@ -350,12 +385,16 @@ async fn more_than_ten_redirects_end_discovery() {
     let hops = AtomicUsize::new(0);
     let https = start(pki.server.clone(), move |_, _| {
         let next = hops.fetch_add(1, Ordering::SeqCst);
-        redirect_url(&format!("https://cas2.contoso.test/hop/{next}/autodiscover.xml"))
+        redirect_url(&format!(
+            "https://cas2.contoso.test/hop/{next}/autodiscover.xml"
+        ))
     })
     .await;
     let env = Env::new(&pki.ca_pem, Some(&https), None, &[]);
 
-    let report = env.discover(&StaticSrvResolver::new(), "mara@contoso.test").await;
+    let report = env
+        .discover(&StaticSrvResolver::new(), "mara@contoso.test")
+        .await;
 
     assert_eq!(
         report.result,
@@ -379,15 +418,23 @@ async fn redirect_addr_restarts_discovery_for_the_new_address() {
     .await;
     let env = Env::new(&pki.ca_pem, Some(&https), None, &[]);
 
-    let report = env.discover(&StaticSrvResolver::new(), "mara@contoso.test").await;
+    let report = env
+        .discover(&StaticSrvResolver::new(), "mara@contoso.test")
+        .await;
 
     let found = report.result.as_ref().unwrap();
     assert_eq!(found.email, "mara@fabrikam.test");
     assert_eq!(
         steps(&report),
         [
-            (Step::DomainRoot, "https://contoso.test/autodiscover/autodiscover.xml"),
-            (Step::DomainRoot, "https://fabrikam.test/autodiscover/autodiscover.xml"),
+            (
+                Step::DomainRoot,
+                "https://contoso.test/autodiscover/autodiscover.xml"
+            ),
+            (
+                Step::DomainRoot,
+                "https://fabrikam.test/autodiscover/autodiscover.xml"
+            ),
         ]
     );
     let asked = String::from_utf8(https.seen()[1].body.clone()).unwrap();
@@ -405,7 +452,9 @@ async fn redirect_addr_to_the_same_address_is_refused() {
     .await;
     let env = Env::new(&pki.ca_pem, Some(&https), None, &[]);
 
-    let report = env.discover(&StaticSrvResolver::new(), "mara@contoso.test").await;
+    let report = env
+        .discover(&StaticSrvResolver::new(), "mara@contoso.test")
+        .await;
 
     assert!(report.result.is_ok());
     assert_eq!(
@@ -429,7 +478,9 @@ async fn an_autodiscover_error_moves_on_to_the_next_candidate() {
     .await;
     let env = Env::new(&pki.ca_pem, Some(&https), None, &[]);
 
-    let report = env.discover(&StaticSrvResolver::new(), "mara@contoso.test").await;
+    let report = env
+        .discover(&StaticSrvResolver::new(), "mara@contoso.test")
+        .await;
 
     assert!(report.result.is_ok());
     assert_eq!(
@@ -452,7 +503,9 @@ async fn settings_with_only_an_http_ews_url_are_not_used() {
     .await;
     let env = Env::new(&pki.ca_pem, Some(&https), None, &[]);
 
-    let report = env.discover(&StaticSrvResolver::new(), "mara@contoso.test").await;
+    let report = env
+        .discover(&StaticSrvResolver::new(), "mara@contoso.test")
+        .await;
 
     assert_eq!(report.result.as_ref().unwrap().ews_url, EWS);
     assert_eq!(
@@ -472,13 +525,18 @@ async fn every_endpoint_refusing_the_credentials_is_reported_as_such() {
     .await;
     let env = Env::new(&pki.ca_pem, Some(&https), None, &[]);
 
-    let report = env.discover(&StaticSrvResolver::new(), "mara@contoso.test").await;
+    let report = env
+        .discover(&StaticSrvResolver::new(), "mara@contoso.test")
+        .await;
 
     assert_eq!(
         report.result,
         Err(DiscoveryError::CredentialsRejected { attempts: 2 })
     );
-    assert_eq!(report.attempts.last().unwrap().outcome, Outcome::NoSrvRecords);
+    assert_eq!(
+        report.attempts.last().unwrap().outcome,
+        Outcome::NoSrvRecords
+    );
 }
 
 #[tokio::test]
@@ -486,13 +544,20 @@ async fn nothing_answering_is_not_found() {
     let pki = pki(NAMES);
     let env = Env::new(&pki.ca_pem, None, None, &[]);
 
-    let report = env.discover(&StaticSrvResolver::new(), "mara@contoso.test").await;
+    let report = env
+        .discover(&StaticSrvResolver::new(), "mara@contoso.test")
+        .await;
 
     assert_eq!(report.result, Err(DiscoveryError::NotFound));
     let kinds: Vec<_> = report.attempts.iter().map(|a| a.step).collect();
     assert_eq!(
         kinds,
-        [Step::DomainRoot, Step::AutodiscoverHost, Step::HttpRedirect, Step::DnsSrv]
+        [
+            Step::DomainRoot,
+            Step::AutodiscoverHost,
+            Step::HttpRedirect,
+            Step::DnsSrv
+        ]
     );
 }
 
@@ -523,7 +588,9 @@ async fn an_invalid_address_is_refused_without_any_request() {
     let pki = pki(NAMES);
     let env = Env::new(&pki.ca_pem, None, None, &[]);
 
-    let report = env.discover(&StaticSrvResolver::new(), "not-an-address").await;
+    let report = env
+        .discover(&StaticSrvResolver::new(), "not-an-address")
+        .await;
 
     assert!(matches!(
         report.result,
@@ -538,7 +605,9 @@ async fn the_report_serializes_to_json() {
     let https = start(pki.server.clone(), |_, _| settings(EWS)).await;
     let env = Env::new(&pki.ca_pem, Some(&https), None, &[]);
 
-    let report = env.discover(&StaticSrvResolver::new(), "mara@contoso.test").await;
+    let report = env
+        .discover(&StaticSrvResolver::new(), "mara@contoso.test")
+        .await;
     let json = serde_json::to_value(&report).unwrap();
 
     assert_eq!(json["attempts"][0]["step"], "domain_root");

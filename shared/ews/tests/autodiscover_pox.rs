@@ -61,7 +61,10 @@ fn exchange_2007_sample_gives_the_ews_url_in_asurl() {
     let candidates = s.ews_url_candidates();
     assert_eq!(candidates.len(), 2);
     assert_eq!(candidates[0].0.kind, "EXPR");
-    assert_eq!(candidates[0].1, "https://mail.contoso.com/ews/exchange.asmx");
+    assert_eq!(
+        candidates[0].1,
+        "https://mail.contoso.com/ews/exchange.asmx"
+    );
     assert_eq!(candidates[1].0.kind, "EXCH");
     assert_eq!(s.display_name.as_deref(), Some("First Last"));
 }
@@ -125,7 +128,10 @@ fn a_soap_envelope_is_not_a_pox_answer() {
 #[test]
 fn an_html_login_page_is_an_error_not_a_panic() {
     let doc = b"<html><head><title>Outlook</title></head><body><form></body></html>";
-    assert!(matches!(parse_pox_response(doc), Err(PoxParseError::Xml(_))));
+    assert!(matches!(
+        parse_pox_response(doc),
+        Err(PoxParseError::Xml(_))
+    ));
 }
 
 #[test]

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use exsync_ews::ErrorClass;
 use exsync_ews::transport::{
-    AuthScheme, ConnectOverrides, Credentials, HttpTransport, Secret, TlsFailure,
-    TransportConfig, TransportError, UnauthorizedReason,
+    AuthScheme, ConnectOverrides, Credentials, HttpTransport, Secret, TlsFailure, TransportConfig,
+    TransportError, UnauthorizedReason,
 };
 use transport_support::{Reply, ReplyBody, pki, pki_with_alpn, start};
 
@@ -24,7 +24,11 @@ fn basic() -> Credentials {
 }
 
 /// A transport trusting `ca_pem` that sends `HOST:443` to `addr`.
-fn transport(ca_pem: &str, addr: SocketAddr, tweak: impl FnOnce(&mut TransportConfig)) -> HttpTransport {
+fn transport(
+    ca_pem: &str,
+    addr: SocketAddr,
+    tweak: impl FnOnce(&mut TransportConfig),
+) -> HttpTransport {
     let mut config = TransportConfig::new(basic());
     config.ca_pem = Some(ca_pem.as_bytes().to_vec());
     config.connect_overrides.insert(HOST, 443, addr);
@@ -167,7 +171,10 @@ async fn http_url_is_refused_before_any_connection() {
     });
 
     let err = t
-        .send(post("http://mail.contoso.test/EWS/Exchange.asmx", "<x/>"), soon())
+        .send(
+            post("http://mail.contoso.test/EWS/Exchange.asmx", "<x/>"),
+            soon(),
+        )
         .await
         .unwrap_err();
     assert!(matches!(err, TransportError::InsecureUrl { .. }), "{err:?}");
@@ -240,7 +247,9 @@ async fn a_deadline_already_past_sends_nothing() {
 async fn a_body_declared_larger_than_the_limit_is_refused() {
     let pki = pki(&[HOST]);
     let server = start(pki.server.clone(), |_, _| Reply::ok(vec![b'x'; 64 * 1024])).await;
-    let t = transport(&pki.ca_pem, server.addr, |c| c.max_response_bytes = 16 * 1024);
+    let t = transport(&pki.ca_pem, server.addr, |c| {
+        c.max_response_bytes = 16 * 1024
+    });
 
     let err = t.send(post(EWS, "<x/>"), soon()).await.unwrap_err();
     assert!(
@@ -264,10 +273,15 @@ async fn a_streamed_body_is_cut_off_at_the_limit() {
         delay: None,
     })
     .await;
-    let t = transport(&pki.ca_pem, server.addr, |c| c.max_response_bytes = 1024 * 1024);
+    let t = transport(&pki.ca_pem, server.addr, |c| {
+        c.max_response_bytes = 1024 * 1024
+    });
 
     let err = t.send(post(EWS, "<x/>"), soon()).await.unwrap_err();
-    assert!(matches!(err, TransportError::ResponseTooLarge { .. }), "{err:?}");
+    assert!(
+        matches!(err, TransportError::ResponseTooLarge { .. }),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]
@@ -283,7 +297,9 @@ async fn a_body_exactly_at_the_limit_is_accepted() {
         delay: None,
     })
     .await;
-    let t = transport(&pki.ca_pem, server.addr, |c| c.max_response_bytes = 16 * 1024);
+    let t = transport(&pki.ca_pem, server.addr, |c| {
+        c.max_response_bytes = 16 * 1024
+    });
 
     let r = t.send(post(EWS, "<x/>"), soon()).await.unwrap();
     assert_eq!(r.body.len(), 16 * 1024);
@@ -340,8 +356,16 @@ async fn no_more_requests_are_in_flight_than_max_connections() {
         assert_eq!(call.await.unwrap().unwrap().status, 200);
     }
     assert_eq!(server.seen().len(), 8);
-    assert!(server.peak_in_flight() <= 2, "peak {}", server.peak_in_flight());
-    assert!(server.connections() <= 2, "{} connections", server.connections());
+    assert!(
+        server.peak_in_flight() <= 2,
+        "peak {}",
+        server.peak_in_flight()
+    );
+    assert!(
+        server.connections() <= 2,
+        "{} connections",
+        server.connections()
+    );
 }
 
 #[tokio::test]

@@ -211,7 +211,11 @@ async fn concurrent_handshakes_stay_on_their_own_connections() {
     }
 
     let legs = legs(&server);
-    assert!(server.connections() <= 4, "{} connections", server.connections());
+    assert!(
+        server.connections() <= 4,
+        "{} connections",
+        server.connections()
+    );
     assert!(server.peak_in_flight() <= 4);
     // Every connection: anonymous, Type 1, Type 3 (same body as the anonymous leg), then
     // only anonymous requests.
@@ -230,7 +234,9 @@ async fn concurrent_handshakes_stay_on_their_own_connections() {
         .filter(|(i, (c, leg, _))| {
             *leg == NtlmLeg::Type3
                 || (*leg == NtlmLeg::Anonymous
-                    && legs[..*i].iter().any(|(c2, l2, _)| c2 == c && *l2 == NtlmLeg::Type3))
+                    && legs[..*i]
+                        .iter()
+                        .any(|(c2, l2, _)| c2 == c && *l2 == NtlmLeg::Type3))
         })
         .count();
     assert_eq!(answered, 12);

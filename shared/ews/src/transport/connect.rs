@@ -131,12 +131,11 @@ pub(crate) async fn connect_https(
     tls: &Arc<rustls::ClientConfig>,
 ) -> Result<Sender, TransportError> {
     let tcp = connect_tcp(host, port, overrides).await?;
-    let server_name = ServerName::try_from(host.to_owned()).map_err(|_| {
-        TransportError::InvalidUrl {
+    let server_name =
+        ServerName::try_from(host.to_owned()).map_err(|_| TransportError::InvalidUrl {
             url: host.to_owned(),
             reason: "host is not a valid TLS server name",
-        }
-    })?;
+        })?;
     let stream = TlsConnector::from(Arc::clone(tls))
         .connect(server_name, tcp)
         .await
@@ -209,7 +208,8 @@ mod tests {
     #[test]
     fn override_spec_with_a_different_port() {
         let mut o = ConnectOverrides::new();
-        o.insert_spec("Mail.Contoso.com:443:127.0.0.1:8443").unwrap();
+        o.insert_spec("Mail.Contoso.com:443:127.0.0.1:8443")
+            .unwrap();
         assert_eq!(
             o.get("mail.contoso.com", 443),
             Some(SocketAddr::from(([127, 0, 0, 1], 8443)))
@@ -220,7 +220,8 @@ mod tests {
     #[test]
     fn override_spec_without_port_keeps_the_url_port() {
         let mut o = ConnectOverrides::new();
-        o.insert_spec("autodiscover.contoso.com:80:10.0.0.7").unwrap();
+        o.insert_spec("autodiscover.contoso.com:80:10.0.0.7")
+            .unwrap();
         o.insert_spec("ipv6.contoso.com:443:[::1]:9443").unwrap();
         assert_eq!(
             o.get("autodiscover.contoso.com", 80),
@@ -234,7 +235,13 @@ mod tests {
 
     #[test]
     fn malformed_override_spec_is_a_configuration_error() {
-        for spec in ["", "host", "host:443", "host:x:127.0.0.1", "host:443:not-an-ip"] {
+        for spec in [
+            "",
+            "host",
+            "host:443",
+            "host:x:127.0.0.1",
+            "host:443:not-an-ip",
+        ] {
             assert!(
                 matches!(
                     ConnectOverrides::new().insert_spec(spec),

@@ -139,20 +139,40 @@ mod tests {
 
     #[test]
     fn down_level_and_upn_user_names_are_accepted() {
-        assert!(creds(AuthScheme::Ntlm, "CONTOSO\\svc-exsync").validate().is_ok());
-        assert!(creds(AuthScheme::Basic, "svc@contoso.com").validate().is_ok());
+        assert!(
+            creds(AuthScheme::Ntlm, "CONTOSO\\svc-exsync")
+                .validate()
+                .is_ok()
+        );
+        assert!(
+            creds(AuthScheme::Basic, "svc@contoso.com")
+                .validate()
+                .is_ok()
+        );
         assert!(creds(AuthScheme::Ntlm, "svc").validate().is_ok());
     }
 
     #[test]
     fn malformed_user_names_are_configuration_errors() {
-        for user in ["", "CONTOSO\\", "\\svc", "@contoso.com", "svc@", "a\\b\\c", "svc\n"] {
+        for user in [
+            "",
+            "CONTOSO\\",
+            "\\svc",
+            "@contoso.com",
+            "svc@",
+            "a\\b\\c",
+            "svc\n",
+        ] {
             let err = creds(AuthScheme::Ntlm, user).validate();
             assert!(
                 matches!(err, Err(TransportError::InvalidConfig { .. })),
                 "{user:?}: {err:?}"
             );
         }
-        assert!(creds(AuthScheme::Basic, "CONTOSO\\sv:c").validate().is_err());
+        assert!(
+            creds(AuthScheme::Basic, "CONTOSO\\sv:c")
+                .validate()
+                .is_err()
+        );
     }
 }

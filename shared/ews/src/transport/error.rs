@@ -315,11 +315,19 @@ mod tests {
     #[test]
     fn redirect_to_the_ews_error_page_is_transient_other_redirects_are_profile_level() {
         assert_eq!(
-            status(302, None, Some("/ews/genericerrorpage.htm?aspxerrorpath=/EWS/Exchange.asmx")),
+            status(
+                302,
+                None,
+                Some("/ews/genericerrorpage.htm?aspxerrorpath=/EWS/Exchange.asmx")
+            ),
             ErrorClass::Transient { back_off: None }
         );
         assert_eq!(
-            status(302, None, Some("https://mail.contoso.com/owa/auth/logon.aspx")),
+            status(
+                302,
+                None,
+                Some("https://mail.contoso.com/owa/auth/logon.aspx")
+            ),
             ErrorClass::ProfileLevel
         );
     }

@@ -297,8 +297,7 @@ impl HttpTransport {
         if Instant::now() >= deadline {
             return Err(TransportError::DeadlineExceeded);
         }
-        let _permit = match tokio::time::timeout_at(deadline, self.inner.permits.acquire()).await
-        {
+        let _permit = match tokio::time::timeout_at(deadline, self.inner.permits.acquire()).await {
             Err(_) => return Err(TransportError::DeadlineExceeded),
             Ok(Err(_closed)) => {
                 // The semaphore is never closed; answer something sensible anyway.
@@ -387,13 +386,12 @@ impl HttpTransport {
             .await?;
         if ex.status == StatusCode::UNAUTHORIZED {
             let offered = ntlm::offered_schemes(&ex.headers);
-            let reason = if offered.is_empty()
-                || offered.iter().any(|s| s.eq_ignore_ascii_case("Basic"))
-            {
-                UnauthorizedReason::CredentialsRejected
-            } else {
-                UnauthorizedReason::SchemeNotOffered { offered }
-            };
+            let reason =
+                if offered.is_empty() || offered.iter().any(|s| s.eq_ignore_ascii_case("Basic")) {
+                    UnauthorizedReason::CredentialsRejected
+                } else {
+                    UnauthorizedReason::SchemeNotOffered { offered }
+                };
             return Err(Failure::Fatal(self.unauthorized(target, reason)));
         }
         Ok(ex)
@@ -481,10 +479,9 @@ impl HttpTransport {
                 fatal => fatal,
             })?;
         if third.status == StatusCode::UNAUTHORIZED {
-            return Err(Failure::Fatal(self.unauthorized(
-                target,
-                UnauthorizedReason::CredentialsRejected,
-            )));
+            return Err(Failure::Fatal(
+                self.unauthorized(target, UnauthorizedReason::CredentialsRejected),
+            ));
         }
         conn.authenticated = true;
         tracing::debug!(host = %target.display_host, "NTLM handshake completed");
@@ -538,7 +535,10 @@ impl HttpTransport {
     fn idle(&self) -> std::sync::MutexGuard<'_, HashMap<Origin, Vec<IdleConn>>> {
         // The lock is never held across an await or a panic-prone call; if it were
         // poisoned anyway, the map is still consistent (plain pushes and pops).
-        self.inner.idle.lock().unwrap_or_else(PoisonError::into_inner)
+        self.inner
+            .idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The most recently used live connection to `origin`, if any.
@@ -646,8 +646,8 @@ impl Target {
         } else {
             format!("{display_host}:{port}")
         };
-        let host_header =
-            HeaderValue::from_str(&host_header).map_err(|_| invalid("host is not a valid header"))?;
+        let host_header = HeaderValue::from_str(&host_header)
+            .map_err(|_| invalid("host is not a valid header"))?;
         let path = uri
             .path_and_query()
             .map(|p| p.as_str())
@@ -825,14 +825,6 @@ pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
         time::OffsetDateTime::parse(value, &time::format_description::well_known::Rfc2822).ok()?;
     let wait = when - time::OffsetDateTime::now_utc();
     Some(Duration::try_from(wait).unwrap_or(Duration::ZERO))
-}
-
-/// Builds a header value from text that comes from outside (a mailbox address), refusing
-/// anything that could split the header.
-pub(crate) fn header_value(text: &str) -> Result<HeaderValue, TransportError> {
-    HeaderValue::from_str(text).map_err(|_| TransportError::InvalidRequest {
-        reason: "value cannot be sent in an HTTP header",
-    })
 }
 
 #[cfg(test)]

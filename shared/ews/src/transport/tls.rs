@@ -31,11 +31,9 @@ pub fn client_config(ca_pem: Option<&[u8]>) -> Result<Arc<rustls::ClientConfig>,
     if let Some(pem) = ca_pem {
         let certs = parse_ca_bundle(pem)?;
         for cert in certs {
-            roots
-                .add(cert)
-                .map_err(|e| TransportError::InvalidConfig {
-                    reason: format!("CA bundle: unusable certificate ({e})"),
-                })?;
+            roots.add(cert).map_err(|e| TransportError::InvalidConfig {
+                reason: format!("CA bundle: unusable certificate ({e})"),
+            })?;
         }
     }
 
@@ -81,7 +79,10 @@ mod tests {
     #[test]
     fn a_bundle_without_certificates_is_a_configuration_error() {
         let err = client_config(Some(b"not a certificate")).unwrap_err();
-        assert!(matches!(err, TransportError::InvalidConfig { .. }), "{err:?}");
+        assert!(
+            matches!(err, TransportError::InvalidConfig { .. }),
+            "{err:?}"
+        );
     }
 
     #[test]
