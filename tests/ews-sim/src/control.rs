@@ -18,12 +18,17 @@
 //! | `POST /sim/password` | `{"account":…,"password":…}` | changes a password |
 //! | `POST /sim/impersonation/grant` | `{"account":…,"scope":…}` | grants ApplicationImpersonation |
 //! | `POST /sim/impersonation/revoke` | `{"account":…,"mailbox":…?}` | revokes it (or one mailbox) |
-//! | `POST /sim/mailboxes` | `{"smtp":…,"display_name":…}` | adds a mailbox to the directory |
+//! | `POST /sim/mailboxes` | `{"smtp":…,"display_name":…}` | adds a mailbox (directory and store) |
+//! | `POST /sim/deliver` | `{"to":…,"from":…,"subject":…,…}` | delivers a message to an Inbox |
+//! | `POST /sim/invalidate-sync-states` | `{"mailbox":…}` | makes issued SyncStates invalid |
+//! | `GET /sim/invalid-responses` | | responses that failed schema validation |
 
 use crate::autodiscover::AutodiscoverBehavior;
 use crate::config::{GrantScope, ThrottlingConfig};
+use crate::ews::IncomingMessage;
 use crate::faults::FaultRule;
 use crate::server::{Shared, SimBody, response};
+use crate::store::EmailAddress;
 use bytes::Bytes;
 use http::{Method, Response, StatusCode};
 use serde::Deserialize;
@@ -73,6 +78,34 @@ struct Revoke {
 struct NewMailbox {
     smtp: String,
     display_name: String,
+}
+
+/// A message arriving from outside EWS, as JSON.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Delivery {
+    to: String,
+    from: String,
+    #[serde(default)]
+    from_name: Option<String>,
+    subject: String,
+    #[serde(default)]
+    body: Option<String>,
+    #[serde(default)]
+    body_html: Option<String>,
+    #[serde(default)]
+    message_id: Option<String>,
+    #[serde(default)]
+    in_reply_to: Option<String>,
+    /// RFC 3339; now when absent.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    received: Option<time::OffsetDateTime>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MailboxRef {
+    mailbox: String,
 }
 
 /// Answers one `/sim/` request.
@@ -186,8 +219,40 @@ fn dispatch(shared: &Shared, method: &Method, path: &str, body: &[u8]) -> Outcom
         ("POST", "/sim/mailboxes") => {
             let m = parse::<NewMailbox>(body)?;
             write_directory(shared).add_mailbox(&m.smtp, &m.display_name);
+            shared.exchange.ensure_mailbox(&m.smtp, &m.display_name);
             ok()
         }
+        ("POST", "/sim/deliver") => {
+            let d = parse::<Delivery>(body)?;
+            let from = match d.from_name {
+                Some(name) => EmailAddress::named(name, d.from),
+                None => EmailAddress::new(d.from),
+            };
+            let message = IncomingMessage {
+                from,
+                subject: d.subject,
+                body_text: d.body,
+                body_html: d.body_html,
+                message_id: d.message_id,
+                in_reply_to: d.in_reply_to,
+                received: d.received,
+                ..IncomingMessage::default()
+            };
+            let id = shared
+                .exchange
+                .deliver(&d.to, message)
+                .map_err(|e| (StatusCode::BAD_REQUEST, e.to_string()))?;
+            Ok(json!({ "item_id": id.as_str() }))
+        }
+        ("POST", "/sim/invalidate-sync-states") => {
+            let m = parse::<MailboxRef>(body)?;
+            shared
+                .exchange
+                .invalidate_sync_states(&m.mailbox)
+                .map_err(|e| (StatusCode::BAD_REQUEST, e.to_string()))?;
+            ok()
+        }
+        ("GET", "/sim/invalid-responses") => Ok(json!(shared.exchange.invalid_responses())),
         _ => Err((
             StatusCode::NOT_FOUND,
             format!("no control endpoint {method} {path}"),

@@ -333,7 +333,15 @@ impl SimHandle {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// The EWS endpoint and its mailbox store.
+    /// Adds a mailbox to the directory and creates it (with its distinguished folders) in
+    /// the store.
+    pub fn add_mailbox(&self, smtp: &str, display_name: &str) {
+        self.directory_mut().add_mailbox(smtp, display_name);
+        self.shared.exchange.ensure_mailbox(smtp, display_name);
+    }
+
+    /// The EWS endpoint and its mailbox store (deliver messages, simulate user changes,
+    /// invalidate sync states, read what a mailbox holds).
     pub fn exchange(&self) -> &Exchange {
         &self.shared.exchange
     }

@@ -166,8 +166,17 @@ pub fn tls_connector(sim: &SimHandle) -> tokio_rustls::TlsConnector {
 /// Exactly one HTTPS connection to the simulator.
 pub struct Connection {
     sender: SendRequest<Full<Bytes>>,
-    driver: tokio::task::JoinHandle<()>,
+    driver: Option<tokio::task::JoinHandle<()>>,
     host: String,
+}
+
+impl Drop for Connection {
+    /// Dropping the connection closes it, as a client that goes away does.
+    fn drop(&mut self) {
+        if let Some(driver) = self.driver.take() {
+            driver.abort();
+        }
+    }
 }
 
 impl Connection {
@@ -193,7 +202,7 @@ impl Connection {
         });
         Self {
             sender,
-            driver,
+            driver: Some(driver),
             host: format!("{host}:{}", sim.https_addr().port()),
         }
     }
@@ -239,6 +248,33 @@ impl Connection {
         })
     }
 
+    /// POSTs `body` and returns the status and headers, then the outcome of reading the body
+    /// (an error when the server drops the connection mid-body).
+    pub async fn post_streaming(
+        &mut self,
+        path: &str,
+        authorization: Option<&str>,
+        body: &str,
+    ) -> (u16, HeaderMap, Result<Bytes, hyper::Error>) {
+        let mut request = Request::builder()
+            .method(Method::POST)
+            .uri(path)
+            .header(HOST, &self.host)
+            .header(CONTENT_TYPE, "text/xml; charset=utf-8");
+        if let Some(auth) = authorization {
+            request = request.header(AUTHORIZATION, auth);
+        }
+        let request = request
+            .body(Full::new(Bytes::from(body.to_owned())))
+            .unwrap();
+        self.sender.ready().await.unwrap();
+        let response = self.sender.send_request(request).await.unwrap();
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = response.into_body().collect().await.map(|c| c.to_bytes());
+        (status, headers, body)
+    }
+
     /// Runs a whole NTLM handshake on this connection (Type 1 with an empty body, then
     /// Type 3 with `body`) and returns the answer to the Type 3 leg.
     pub async fn ntlm(&mut self, path: &str, user: &str, password: &str, body: &str) -> Reply {
@@ -254,8 +290,10 @@ impl Connection {
     }
 
     /// Waits until the server has closed this connection.
-    pub async fn closed_by_server(self) {
-        self.driver.await.unwrap();
+    pub async fn closed_by_server(mut self) {
+        if let Some(driver) = self.driver.take() {
+            driver.await.unwrap();
+        }
     }
 }
 
@@ -335,6 +373,32 @@ pub async fn eventually(what: &str, mut condition: impl FnMut() -> bool) {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     panic!("never happened: {what}");
+}
+
+/// One plain-HTTP request to `addr` (the Autodiscover redirect probe), answer read in full.
+pub async fn plain_http(addr: std::net::SocketAddr, method: Method, path: &str) -> Reply {
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tcp))
+        .await
+        .unwrap();
+    tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    let request = Request::builder()
+        .method(method)
+        .uri(path)
+        .header(HOST, format!("autodiscover.{DOMAIN}"))
+        .body(Full::new(Bytes::new()))
+        .unwrap();
+    let response = sender.send_request(request).await.unwrap();
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    Reply {
+        status,
+        headers,
+        body: String::from_utf8_lossy(&bytes).into_owned(),
+    }
 }
 
 /// What curl reports: the final HTTP status and the body.
