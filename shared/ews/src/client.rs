@@ -90,24 +90,21 @@ impl EwsClient {
             max_response_bytes: config.max_response_bytes,
             connect_overrides: config.connect_overrides,
         })?;
-        Self::with_transport(&config.ews_url, transport, config.max_response_bytes)
+        Self::with_transport(&config.ews_url, transport)
     }
 
-    /// A client on an existing transport (sharing its pool with Autodiscover, for example).
-    pub fn with_transport(
-        ews_url: &str,
-        transport: HttpTransport,
-        max_response_bytes: usize,
-    ) -> Result<Self, EwsError> {
+    /// A client on an existing transport (sharing its pool and connection cap with
+    /// Autodiscover, for example).
+    pub fn with_transport(ews_url: &str, transport: HttpTransport) -> Result<Self, EwsError> {
         let (url, host) = parse_ews_url(ews_url)?;
         Ok(Self {
             url,
             host,
-            transport,
             limits: Limits {
-                max_bytes: max_response_bytes,
+                max_bytes: transport.max_response_bytes(),
                 ..Limits::default()
             },
+            transport,
             server_version: Mutex::new(None),
         })
     }

@@ -11,7 +11,7 @@ use exsync_ews::transport::{
     AuthScheme, ConnectOverrides, Credentials, HttpTransport, Secret, TlsFailure, TransportConfig,
     TransportError, UnauthorizedReason,
 };
-use transport_support::{Reply, ReplyBody, pki, pki_with_alpn, start};
+use transport_support::{Reply, ReplyBody, pki, pki_with_alpn, start, start_one_shot};
 
 const HOST: &str = "mail.contoso.test";
 
@@ -388,4 +388,17 @@ fn transport_debug_output_never_contains_the_password() {
     let t = transport(&pki.ca_pem, "127.0.0.1:1".parse().unwrap(), |_| {});
     let shown = format!("{t:?} {:?}", TransportConfig::new(basic()));
     assert!(!shown.contains("Pa55"), "{shown}");
+}
+
+#[tokio::test]
+async fn a_request_after_the_server_dropped_an_idle_connection_goes_out_on_a_new_one() {
+    let pki = pki(&[HOST]);
+    let (addr, connections) = start_one_shot(pki.server.clone()).await;
+    let t = transport(&pki.ca_pem, addr, |c| c.max_connections = 1);
+
+    for _ in 0..3 {
+        let r = t.send(post(EWS, "<x/>"), soon()).await.unwrap();
+        assert_eq!(&r.body[..], b"ok");
+    }
+    assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 3);
 }

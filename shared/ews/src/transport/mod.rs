@@ -243,6 +243,11 @@ impl HttpTransport {
         self.inner.credentials.scheme
     }
 
+    /// The largest response body this transport accepts.
+    pub fn max_response_bytes(&self) -> usize {
+        self.inner.max_response_bytes
+    }
+
     /// Sends an authenticated request to an `https://` URL and reads the whole response.
     ///
     /// The request's URI must be absolute. `Host`, `Authorization` and `Content-Length` are
