@@ -30,12 +30,17 @@ fn read<Op: Operation>(name: &str) -> Result<Response<Op::Response>, EwsError> {
 fn sync_folder_items_success_reports_state_and_a_meeting_request_as_other() {
     let r = read::<SyncFolderItems>("syncfolderitems-success.xml").unwrap();
     let v = r.server_version.unwrap();
-    assert_eq!((v.major_version, v.major_build_number), (Some(8), Some(628)));
+    assert_eq!(
+        (v.major_version, v.major_build_number),
+        (Some(8), Some(628))
+    );
     assert_eq!(r.body.sync_state, SyncState("H4sIAAAAA=".into()));
     assert!(r.body.includes_last_item_in_range);
-    let [SyncChange::Create(Item::Other {
-        element, item_id, ..
-    })] = r.body.changes.as_slice()
+    let [
+        SyncChange::Create(Item::Other {
+            element, item_id, ..
+        }),
+    ] = r.body.changes.as_slice()
     else {
         panic!("one created MeetingRequest expected: {:?}", r.body.changes)
     };
@@ -116,10 +121,7 @@ fn get_item_reads_a_message_with_its_escaped_html_body() {
         m.to_recipients[0].email_address.as_deref(),
         Some("User1@example.com")
     );
-    assert_eq!(
-        m.from.as_ref().unwrap().name.as_deref(),
-        Some("User2")
-    );
+    assert_eq!(m.from.as_ref().unwrap().name.as_deref(), Some("User2"));
     assert_eq!(m.is_read, Some(false));
     // The page's MIME sample was shortened and is no valid base64: dropped, not fatal.
     assert_eq!(m.mime_content, None);
@@ -145,7 +147,10 @@ fn a_batch_with_one_missing_item_keeps_the_others() {
     let Ok(Item::Message(m)) = &r.body[0] else {
         panic!("first: a message")
     };
-    assert_eq!(m.internet_message_id.as_deref(), Some("<1234@mx1.example.com>"));
+    assert_eq!(
+        m.internet_message_id.as_deref(),
+        Some("<1234@mx1.example.com>")
+    );
     assert_eq!(m.references.as_deref(), Some("<1000@mx1.example.com>"));
     assert_eq!(m.internet_message_headers.len(), 2);
     assert_eq!(m.internet_message_headers[1].name, "X-Mailer");
@@ -175,7 +180,9 @@ fn a_batch_with_one_missing_item_keeps_the_others() {
     assert_eq!(c.legacy_free_busy_status, Some(LegacyFreeBusyStatus::Busy));
     assert_eq!(c.required_attendees.len(), 1);
     assert_eq!(
-        c.organizer.as_ref().and_then(|o| o.email_address.as_deref()),
+        c.organizer
+            .as_ref()
+            .and_then(|o| o.email_address.as_deref()),
         Some("ann@example.com")
     );
     let v = r.server_version.unwrap();
@@ -189,7 +196,10 @@ fn find_item_reads_ids_and_paging() {
         panic!("one page expected")
     };
     assert_eq!(page.items.len(), 2);
-    assert_eq!(page.items[1].item_id(), Some(&ItemId::with_change_key("AS4AUM=", "fsVUA==")));
+    assert_eq!(
+        page.items[1].item_id(),
+        Some(&ItemId::with_change_key("AS4AUM=", "fsVUA=="))
+    );
     assert_eq!(page.page.total_items_in_view, Some(10));
     assert!(page.page.includes_last_item_in_range);
 }
@@ -225,10 +235,17 @@ fn get_folder_reads_the_inbox_counts() {
     let folder = r.body[0].as_ref().unwrap();
     assert_eq!(folder.display_name.as_deref(), Some("Inbox"));
     assert_eq!(
-        (folder.total_count, folder.child_folder_count, folder.unread_count),
+        (
+            folder.total_count,
+            folder.child_folder_count,
+            folder.unread_count
+        ),
         (Some(2), Some(0), Some(2))
     );
-    assert_eq!(folder.folder_id.as_ref().map(|f| f.id.as_str()), Some("AQApA="));
+    assert_eq!(
+        folder.folder_id.as_ref().map(|f| f.id.as_str()),
+        Some("AQApA=")
+    );
 }
 
 #[test]
@@ -302,7 +319,10 @@ fn internal_error_with_inner_server_busy_is_throttling() {
             back_off: Some(Duration::from_millis(5000))
         }
     );
-    assert!(r.body[1].is_ok(), "the other item of the batch still arrives");
+    assert!(
+        r.body[1].is_ok(),
+        "the other item of the batch still arrives"
+    );
     assert_eq!(r.server_version.unwrap().major_version, Some(15));
 }
 
@@ -341,7 +361,10 @@ fn decode_names_the_operation_and_classes_of_a_published_example() {
     let v = exsync_ews::decode::decode_response(&fixture("getitem-batch-one-error.xml")).unwrap();
     assert_eq!(v["operation"], "GetItem");
     assert_eq!(v["messages"].as_array().map(Vec::len), Some(3));
-    assert_eq!(v["messages"][0]["items"][0]["internet_message_id"], "<1234@mx1.example.com>");
+    assert_eq!(
+        v["messages"][0]["items"][0]["internet_message_id"],
+        "<1234@mx1.example.com>"
+    );
     assert_eq!(v["messages"][1]["class"], "ItemLevel");
     assert_eq!(v["messages"][2]["items"][0]["kind"], "CalendarItem");
     let v = exsync_ews::decode::decode_response(&fixture("syncfolderitems-changes.xml")).unwrap();
