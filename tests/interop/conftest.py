@@ -93,7 +93,7 @@ def _start_sim(tmp: Path, ntlm: bool, basic: bool) -> Sim:
          "--ca-out", str(ca_path)],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
-        text=True,
+        bufsize=0,  # unbuffered: readline() must not read ahead of what select() saw
     )
     info: dict = {}
     deadline = time.monotonic() + 60
@@ -106,7 +106,7 @@ def _start_sim(tmp: Path, ntlm: bool, basic: bool) -> Sim:
             pytest.fail("ews-sim did not print its URLs within 60 s")
         ready, _, _ = select.select([proc.stdout], [], [], 1.0)
         if ready:
-            line = proc.stdout.readline().strip()
+            line = proc.stdout.readline().decode().strip()
             if "=" in line:
                 key, value = line.split("=", 1)
                 info[key.strip()] = value.strip()
