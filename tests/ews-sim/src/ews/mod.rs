@@ -143,8 +143,8 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 struct Fault {
     code: &'static str,
     message: String,
-    /// `(line, violation)` for ErrorSchemaValidation's MessageXml.
-    schema: Option<(u32, String)>,
+    /// `(line, column, violation)` for ErrorSchemaValidation's MessageXml.
+    schema: Option<(u32, u32, String)>,
 }
 
 impl Fault {
@@ -156,26 +156,33 @@ impl Fault {
         }
     }
 
+    /// ErrorSchemaValidation for a libxml2 diagnostic (`line N: message`).
     fn schema(violation: &str) -> Self {
-        let violation = truncate(violation.trim());
         let line = violation
+            .trim()
             .strip_prefix("line ")
             .and_then(|rest| rest.split(':').next())
             .and_then(|n| n.trim().parse().ok())
             .unwrap_or(1);
+        Self::schema_at(violation, line, 1)
+    }
+
+    /// ErrorSchemaValidation at a known position.
+    fn schema_at(violation: &str, line: u32, column: u32) -> Self {
+        let violation = truncate(violation.trim());
         Self {
             code: "ErrorSchemaValidation",
             message: format!("The request failed schema validation: {violation}"),
-            schema: Some((line, violation)),
+            schema: Some((line, column, violation)),
         }
     }
 
     fn render(&self) -> String {
         let mut detail = xml::XmlWriter::new();
-        if let Some((line, violation)) = &self.schema {
+        if let Some((line, column, violation)) = &self.schema {
             detail.start("t:MessageXml", &[("xmlns:t", NS_T)]);
             detail.leaf_num("t:LineNumber", line);
-            detail.leaf_num("t:LinePosition", 1);
+            detail.leaf_num("t:LinePosition", column);
             detail.leaf("t:Violation", violation);
             detail.end("t:MessageXml");
         }
@@ -373,8 +380,14 @@ impl Exchange {
             .map_err(|_| Fault::schema("the request is not valid UTF-8"))?;
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         // roxmltree refuses DTDs, so no entity tricks reach the operations.
-        let doc = roxmltree::Document::parse(text).map_err(|e| Fault::schema(&e.to_string()))?;
-        let validator = self.validator.as_ref().filter(|_| self.opts.validate_requests);
+        let doc = roxmltree::Document::parse(text).map_err(|e| {
+            let pos = e.pos();
+            Fault::schema_at(&e.to_string(), pos.row, pos.col)
+        })?;
+        let validator = self
+            .validator
+            .as_ref()
+            .filter(|_| self.opts.validate_requests);
         if let Some(Err(errors)) = validator.map(|v| v.validate(text.as_bytes())) {
             let first = errors.first().cloned().unwrap_or_default();
             return Err(Fault::schema(&first));

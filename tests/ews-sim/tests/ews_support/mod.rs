@@ -134,10 +134,15 @@ pub fn envelope(impersonate: Option<&str>, op: &str) -> String {
     )
 }
 
-/// Every element with this local name, in document order.
+/// Every EWS element (not SOAP's own `Body`, `Header`) with this local name, in document
+/// order.
 fn nodes<'a, 'i>(doc: &'a roxmltree::Document<'i>, name: &str) -> Vec<roxmltree::Node<'a, 'i>> {
     doc.descendants()
-        .filter(|n| n.is_element() && n.tag_name().name() == name)
+        .filter(|n| {
+            n.is_element()
+                && n.tag_name().name() == name
+                && n.tag_name().namespace() != Some(NS_SOAP)
+        })
         .collect()
 }
 
