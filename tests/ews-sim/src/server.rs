@@ -235,6 +235,29 @@ async fn https_connection(
 async fn route(shared: &Shared, conn: &Conn, req: Request<Incoming>) -> Response<SimBody> {
     let method = req.method().clone();
     let path = req.uri().path().to_ascii_lowercase();
+    let span = info_span!(
+        "request",
+        method = %method,
+        path = %path,
+        account = tracing::field::Empty,
+        operation = tracing::field::Empty,
+    );
+    async move {
+        let response = route_inner(shared, conn, req, &method, &path).await;
+        info!(status = response.status().as_u16(), "answered");
+        response
+    }
+    .instrument(span)
+    .await
+}
+
+async fn route_inner(
+    shared: &Shared,
+    conn: &Conn,
+    req: Request<Incoming>,
+    method: &Method,
+    path: &str,
+) -> Response<SimBody> {
     let host = host_name(&req);
     let authorization = header_string(&req, AUTHORIZATION);
     let anchor = header_string(&req, "x-anchormailbox");
@@ -258,22 +281,15 @@ async fn route(shared: &Shared, conn: &Conn, req: Request<Incoming>) -> Response
         }
     };
 
-    let response = if path.starts_with("/sim/") {
-        crate::control::handle(shared, conn.peer, &method, &path, &body)
+    if path.starts_with("/sim/") {
+        crate::control::handle(shared, conn.peer, method, path, &body)
     } else if method == Method::POST && path == "/ews/exchange.asmx" {
         ews_route(shared, conn, authorization.as_deref(), anchor, body).await
     } else if method == Method::POST && path == "/autodiscover/autodiscover.xml" {
         autodiscover_route(shared, conn, &host, authorization.as_deref(), &body)
     } else {
         page(StatusCode::NOT_FOUND, "404 - File or directory not found.")
-    };
-    info!(
-        method = %method,
-        path = %path,
-        status = response.status().as_u16(),
-        "request"
-    );
-    response
+    }
 }
 
 fn header_string(req: &Request<Incoming>, name: impl http::header::AsHeaderName) -> Option<String> {
@@ -344,6 +360,7 @@ fn authenticate(
     };
     match outcome {
         AuthOutcome::Account(account) => {
+            tracing::Span::current().record("account", account.as_str());
             if conn.state().accounts.insert(account.clone()) {
                 shared.throttle.connection_opened(&account);
             }
@@ -373,17 +390,18 @@ async fn ews_route(
     };
     let operation = ews::operation_name(&body);
     let op_label = operation.as_deref().unwrap_or("(unknown)");
+    tracing::Span::current().record("operation", op_label);
     shared.count(op_label);
 
     let permit = shared.throttle.enter(&account);
     if let Admission::Refused { answer, limit } = permit.admission {
-        info!(%account, operation = op_label, limit, "throttled");
+        info!(limit, "throttled");
         return throttled(shared, answer);
     }
 
     let fault = shared.faults.next(operation.as_deref());
     if let Some(kind) = &fault {
-        info!(%account, operation = op_label, fault = ?kind, "injecting fault");
+        info!(fault = ?kind, "injecting fault");
     }
     let response = match fault {
         None => ews_reply(run_exchange(shared, &account, anchor.as_deref(), &body)),

@@ -38,6 +38,7 @@ async fn soap_fault_is_an_http_500_carrying_the_code() {
         "{reply:?}"
     );
     assert!(is_well_formed(&reply.body));
+    assert_eq!(sim.exchange().invalid_responses(), Vec::<String>::new());
 }
 
 #[tokio::test]
@@ -67,6 +68,7 @@ async fn server_busy_is_an_http_500_with_back_off() {
     assert!(reply.body.contains("ErrorServerBusy"), "{reply:?}");
     assert!(reply.body.contains("BackOffMilliseconds"), "{reply:?}");
     assert!(reply.body.contains("2500"), "{reply:?}");
+    assert_eq!(sim.exchange().invalid_responses(), Vec::<String>::new());
 }
 
 #[tokio::test]
@@ -97,6 +99,7 @@ async fn inner_server_busy_is_a_200_whose_message_is_an_internal_error() {
         .find(|n| n.attribute("Name") == Some("InnerErrorResponseCode"))
         .and_then(|n| n.text());
     assert_eq!(inner, Some("ErrorServerBusy"));
+    assert_eq!(sim.exchange().invalid_responses(), Vec::<String>::new());
 }
 
 #[tokio::test]

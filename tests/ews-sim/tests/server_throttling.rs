@@ -59,6 +59,7 @@ async fn request_above_the_budget_gets_error_exceeded_connection_count() {
         !reply.body.contains("BackOffMilliseconds"),
         "Exchange sends no back-off with this code"
     );
+    assert_eq!(sim.exchange().invalid_responses(), Vec::<String>::new());
 }
 
 #[tokio::test]
@@ -101,6 +102,7 @@ async fn server_busy_switch_answers_with_back_off() {
     assert!(reply.body.contains("ErrorServerBusy"), "{reply:?}");
     assert!(reply.body.contains("BackOffMilliseconds"), "{reply:?}");
     assert!(reply.body.contains("4321"), "{reply:?}");
+    assert_eq!(sim.exchange().invalid_responses(), Vec::<String>::new());
 }
 
 #[tokio::test]
