@@ -96,7 +96,7 @@ impl ServerVersionInfo {
 }
 
 /// A parsed response: the server's version and the operation's typed body.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Response<T> {
     /// From `soap:Header/t:ServerVersionInfo`, when the server sent it.
     pub server_version: Option<ServerVersionInfo>,
