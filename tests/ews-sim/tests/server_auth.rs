@@ -440,3 +440,54 @@ fn curl_basic_is_accepted() {
     );
     assert_eq!(result.status, 200, "{result:?}");
 }
+
+#[tokio::test]
+async fn concurrent_handshakes_on_separate_connections_all_succeed() {
+    let sim = start();
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let mut conn = Connection::open(&sim).await;
+        tasks.push(tokio::spawn(async move {
+            let status = conn
+                .ntlm(
+                    EWS_PATH,
+                    SERVICE_LOGON,
+                    SERVICE_PASSWORD,
+                    &get_folder_request(),
+                )
+                .await
+                .status;
+            // Kept open, so all eight are authenticated connections at once.
+            (status, conn)
+        }));
+    }
+    let mut open = Vec::new();
+    for task in tasks {
+        let (status, conn) = task.await.unwrap();
+        assert_eq!(status, 200);
+        open.push(conn);
+    }
+    assert_eq!(sim.peak_connections(SERVICE_USER), 8);
+}
+
+#[tokio::test]
+async fn oversized_request_is_refused_with_413() {
+    let sim = exsync_ews_sim::Simulator::start(
+        config(),
+        exsync_ews_sim::SimOptions {
+            max_request_bytes: 4096,
+            ..exsync_ews_sim::SimOptions::default()
+        },
+    )
+    .unwrap();
+    let mut conn = Connection::open(&sim).await;
+    let reply = conn
+        .post(
+            EWS_PATH,
+            Some(&basic(SERVICE_LOGON, SERVICE_PASSWORD)),
+            &"x".repeat(8192),
+        )
+        .await
+        .unwrap();
+    assert_eq!(reply.status, 413);
+}
