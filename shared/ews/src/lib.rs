@@ -13,8 +13,8 @@
 //! - [`decode`]: any EWS response as JSON, for the CLI's `exsync ews decode`.
 //! - [`error`]: response codes (an open set), the error type, and the classification
 //!   every caller uses to decide what to do (retry, disable a mailbox, open a circuit…).
-//! - [`transport`]: HTTPS only, Basic (reqwest) and NTLM (a pool of authenticated
-//!   HTTP/1.1 connections on hyper, one handshake each).
+//! - [`transport`]: HTTPS only, on a pool of HTTP/1.1 connections exsync owns (hyper):
+//!   NTLM authenticates each connection once, Basic sends a header per request.
 //! - [`client`]: [`client::EwsClient`], the one choke point every operation goes through.
 //! - [`autodiscover`]: POX Autodiscover for on-premises Exchange from outside the domain.
 
