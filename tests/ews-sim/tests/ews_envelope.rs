@@ -203,6 +203,29 @@ fn the_request_server_version_is_recorded() {
 }
 
 #[test]
+fn time_zone_culture_and_precision_headers_are_accepted_and_ignored() {
+    let h = Harness::new();
+    let op = format!(
+        "<m:GetFolder><m:FolderShape><t:BaseShape>Default</t:BaseShape></m:FolderShape><m:FolderIds>{}</m:FolderIds></m:GetFolder>",
+        dfolder("inbox", None)
+    );
+    let body = envelope(Some(ALICE), &op).replace(
+        "</soap:Header>",
+        r#"<t:MailboxCulture>en-US</t:MailboxCulture><t:TimeZoneContext><t:TimeZoneDefinition Id="W. Europe Standard Time"/></t:TimeZoneContext><t:DateTimePrecision>Seconds</t:DateTimePrecision></soap:Header>"#,
+    );
+    let reply = h.raw(SVC, &body);
+    assert_eq!(codes(&reply), ["NoError"], "{}", reply.body);
+}
+
+#[test]
+fn malformed_xml_reports_where_parsing_stopped() {
+    let h = Harness::new();
+    let reply = h.raw(SVC, "<a>\n  <b></a>");
+    assert_eq!(text(&reply.body, "LineNumber").as_deref(), Some("2"));
+    assert_ne!(text(&reply.body, "LinePosition").as_deref(), Some("0"));
+}
+
+#[test]
 fn operation_name_reads_the_body_element_without_validating() {
     assert_eq!(
         operation_name(envelope(None, "<m:Nonsense/>").as_bytes()).as_deref(),

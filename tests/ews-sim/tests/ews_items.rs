@@ -469,9 +469,9 @@ fn calendar_items_contacts_and_tasks_go_to_their_folders() {
             .unwrap(),
         1
     );
-    let contact = h.as_svc(ALICE, &get_item(&ids[1], "Default", ""));
+    let contact = h.as_svc(ALICE, &get_item(&ids[1], "AllProperties", ""));
     assert_eq!(texts(&contact.body, "Entry"), ["erin@fabrikam.test"]);
-    let task = h.as_svc(ALICE, &get_item(&ids[2], "Default", ""));
+    let task = h.as_svc(ALICE, &get_item(&ids[2], "AllProperties", ""));
     assert_eq!(text(&task.body, "Status").as_deref(), Some("InProgress"));
     assert_eq!(
         h.exchange

@@ -275,6 +275,7 @@ impl Exchange {
                         &m.smtp,
                         IncomingMessage {
                             from,
+                            to: vec![EmailAddress::named(m.display_name.clone(), m.smtp.clone())],
                             subject: seed.subject.clone(),
                             body_text: Some(seed.body.clone()),
                             message_id: seed.internet_message_id.clone(),
