@@ -1,0 +1,22 @@
+//! exsync's domain: the entities an admin manages and the rules that govern them.
+//!
+//! Every rule of the product lives here and nowhere else: field validation (errors name the
+//! field), who may do what ([`privilege`]), what Test Connection and Test & Enable check, and
+//! (with the sync engine) how mailboxes are synced. Storage, queues and key management are
+//! reached through the small traits in [`ports`]; `exsync-aws` implements them with DynamoDB,
+//! SQS and KMS. Exchange is reached through `exsync-ews`.
+
+pub mod activity;
+pub mod alert;
+pub mod error;
+pub mod ids;
+pub mod job;
+pub mod mailbox;
+pub mod org;
+pub mod ports;
+pub mod privilege;
+pub mod profile;
+pub mod record;
+pub mod validation;
+
+pub use error::DomainError;

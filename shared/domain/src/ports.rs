@@ -1,0 +1,240 @@
+//! The small traits the domain reaches the outside world through. `exsync-aws` implements
+//! them with DynamoDB, SQS and KMS; tests run them against the local AWS endpoint.
+
+use crate::activity::{Appointment, ContactActivity, EmailActivity, TaskActivity};
+use crate::alert::{Alert, AlertSubject};
+use crate::error::DomainError;
+use crate::ids::{
+    ActivityId, AlertId, EmailAddress, JobId, MailboxId, Principal, ProfileId, RecordId,
+};
+use crate::job::Job;
+use crate::mailbox::{Approval, Mailbox, WorkloadStatus};
+use crate::org::OrgSettings;
+use crate::privilege::Role;
+use crate::profile::{Profile, SealedSecret};
+use crate::record::{EmailEnabledRecord, RecordKind};
+use async_trait::async_trait;
+use time::OffsetDateTime;
+
+/// One page of a list, with the opaque token for the next one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page<T> {
+    /// The items.
+    pub items: Vec<T>,
+    /// Pass back to get the next page; `None` at the end.
+    pub next: Option<String>,
+}
+
+/// Filters for listing mailboxes (all optional, combined with AND).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MailboxFilter {
+    /// Only mailboxes of this profile.
+    pub profile: Option<ProfileId>,
+    /// Only active (true) or inactive (false) mailboxes.
+    pub active: Option<bool>,
+    /// Only mailboxes with this overall status.
+    pub status: Option<WorkloadStatus>,
+    /// Only mailboxes with this approval.
+    pub approval: Option<Approval>,
+}
+
+/// Profiles, org settings and mailboxes.
+#[async_trait]
+pub trait ConfigStore: Send + Sync {
+    /// A profile.
+    async fn get_profile(&self, id: &ProfileId) -> Result<Option<Profile>, DomainError>;
+    /// Profiles, by name.
+    async fn list_profiles(
+        &self,
+        limit: u32,
+        next: Option<String>,
+    ) -> Result<Page<Profile>, DomainError>;
+    /// Creates a profile (fails if the id exists).
+    async fn create_profile(&self, p: &Profile) -> Result<(), DomainError>;
+    /// Replaces a profile if its stored version is `expected_version`; stores `p.version`.
+    async fn update_profile(&self, p: &Profile, expected_version: u64) -> Result<(), DomainError>;
+    /// Deletes a profile if its stored version is `expected_version` and no mailbox uses it.
+    async fn delete_profile(
+        &self,
+        id: &ProfileId,
+        expected_version: u64,
+    ) -> Result<(), DomainError>;
+    /// The org settings (defaults when never written, version 0).
+    async fn get_settings(&self) -> Result<OrgSettings, DomainError>;
+    /// Replaces the settings if their stored version is `expected_version`.
+    async fn put_settings(&self, s: &OrgSettings, expected_version: u64)
+    -> Result<(), DomainError>;
+    /// A mailbox.
+    async fn get_mailbox(&self, id: &MailboxId) -> Result<Option<Mailbox>, DomainError>;
+    /// Mailboxes matching the filter, by name.
+    async fn list_mailboxes(
+        &self,
+        f: &MailboxFilter,
+        limit: u32,
+        next: Option<String>,
+    ) -> Result<Page<Mailbox>, DomainError>;
+    /// Creates a mailbox.
+    async fn create_mailbox(&self, m: &Mailbox) -> Result<(), DomainError>;
+    /// Replaces a mailbox if its stored version is `expected_version`.
+    async fn update_mailbox(&self, m: &Mailbox, expected_version: u64) -> Result<(), DomainError>;
+}
+
+/// Activities and email-enabled records.
+#[async_trait]
+pub trait ActivityStore: Send + Sync {
+    /// Creates an email activity.
+    async fn create_email(&self, e: &EmailActivity) -> Result<(), DomainError>;
+    /// An email activity.
+    async fn get_email(&self, id: &ActivityId) -> Result<Option<EmailActivity>, DomainError>;
+    /// Replaces an email activity if its stored version is `expected_version`.
+    async fn update_email(
+        &self,
+        e: &EmailActivity,
+        expected_version: u64,
+    ) -> Result<(), DomainError>;
+    /// Email activities linked to a mailbox (received or sent), newest first.
+    async fn list_emails_by_mailbox(
+        &self,
+        m: &MailboxId,
+        limit: u32,
+        next: Option<String>,
+    ) -> Result<Page<EmailActivity>, DomainError>;
+    /// Email activities regarding a record, newest first.
+    async fn list_emails_by_regarding(
+        &self,
+        r: &RecordId,
+        limit: u32,
+        next: Option<String>,
+    ) -> Result<Page<EmailActivity>, DomainError>;
+    /// Creates or replaces an appointment.
+    async fn put_appointment(
+        &self,
+        a: &Appointment,
+        expected_version: Option<u64>,
+    ) -> Result<(), DomainError>;
+    /// An appointment.
+    async fn get_appointment(&self, id: &ActivityId) -> Result<Option<Appointment>, DomainError>;
+    /// Deletes an appointment.
+    async fn delete_appointment(&self, id: &ActivityId) -> Result<(), DomainError>;
+    /// An owner's appointments.
+    async fn list_appointments(&self, owner: &Principal) -> Result<Vec<Appointment>, DomainError>;
+    /// Creates or replaces a contact.
+    async fn put_contact(
+        &self,
+        c: &ContactActivity,
+        expected_version: Option<u64>,
+    ) -> Result<(), DomainError>;
+    /// A contact.
+    async fn get_contact(&self, id: &ActivityId) -> Result<Option<ContactActivity>, DomainError>;
+    /// Deletes a contact.
+    async fn delete_contact(&self, id: &ActivityId) -> Result<(), DomainError>;
+    /// An owner's contacts.
+    async fn list_contacts(&self, owner: &Principal) -> Result<Vec<ContactActivity>, DomainError>;
+    /// Creates or replaces a task.
+    async fn put_task(
+        &self,
+        t: &TaskActivity,
+        expected_version: Option<u64>,
+    ) -> Result<(), DomainError>;
+    /// A task.
+    async fn get_task(&self, id: &ActivityId) -> Result<Option<TaskActivity>, DomainError>;
+    /// Deletes a task.
+    async fn delete_task(&self, id: &ActivityId) -> Result<(), DomainError>;
+    /// An owner's tasks.
+    async fn list_tasks(&self, owner: &Principal) -> Result<Vec<TaskActivity>, DomainError>;
+    /// Creates an email-enabled record (and its by-address entries).
+    async fn create_record(&self, r: &EmailEnabledRecord) -> Result<(), DomainError>;
+    /// Records of a kind, by name.
+    async fn list_records(
+        &self,
+        kind: RecordKind,
+        limit: u32,
+        next: Option<String>,
+    ) -> Result<Page<EmailEnabledRecord>, DomainError>;
+    /// Records with this address.
+    async fn records_by_email(
+        &self,
+        a: &EmailAddress,
+    ) -> Result<Vec<EmailEnabledRecord>, DomainError>;
+}
+
+/// Alerts and jobs.
+#[async_trait]
+pub trait OpsStore: Send + Sync {
+    /// Writes an alert to every audience (its subject and each owner).
+    async fn put_alert(&self, a: &Alert) -> Result<(), DomainError>;
+    /// Alerts about a mailbox or profile, newest first.
+    async fn alerts_for_subject(
+        &self,
+        s: &AlertSubject,
+        limit: u32,
+    ) -> Result<Vec<Alert>, DomainError>;
+    /// Alerts for an owner, newest first.
+    async fn alerts_for_owner(
+        &self,
+        owner: &Principal,
+        limit: u32,
+    ) -> Result<Vec<Alert>, DomainError>;
+    /// Marks an alert dismissed (every copy).
+    async fn dismiss_alert(&self, id: &AlertId) -> Result<(), DomainError>;
+    /// Creates a job.
+    async fn create_job(&self, j: &Job) -> Result<(), DomainError>;
+    /// A job.
+    async fn get_job(&self, id: &JobId) -> Result<Option<Job>, DomainError>;
+    /// Records progress atomically (ADD), and the state when given.
+    async fn job_progress(
+        &self,
+        id: &JobId,
+        done: u64,
+        succeeded: u64,
+        failed: u64,
+        state: Option<crate::job::JobState>,
+        at: OffsetDateTime,
+    ) -> Result<(), DomainError>;
+}
+
+/// Roles and principals.
+#[async_trait]
+pub trait AccessStore: Send + Sync {
+    /// The roles assigned to a principal.
+    async fn roles_of(&self, p: &Principal) -> Result<Vec<String>, DomainError>;
+    /// Assigns roles to a principal (replacing its list).
+    async fn set_roles(&self, p: &Principal, roles: &[String]) -> Result<(), DomainError>;
+    /// A role definition.
+    async fn get_role(&self, name: &str) -> Result<Option<Role>, DomainError>;
+    /// Creates or replaces a role definition.
+    async fn put_role(&self, r: &Role) -> Result<(), DomainError>;
+}
+
+/// Seals and unseals secrets (KMS).
+#[async_trait]
+pub trait SecretSealer: Send + Sync {
+    /// Seals `plaintext`, bound to `context` (e.g. the profile id): the ciphertext cannot
+    /// be unsealed under another context.
+    async fn seal(&self, plaintext: &str, context: &str) -> Result<SealedSecret, DomainError>;
+    /// Unseals a secret sealed under `context`.
+    async fn unseal(&self, sealed: &SealedSecret, context: &str) -> Result<String, DomainError>;
+}
+
+/// Messages for the jobs worker (and, later, poll jobs).
+#[async_trait]
+pub trait JobQueue: Send + Sync {
+    /// Enqueues a job for the jobs worker.
+    async fn enqueue_job(&self, job: &JobId) -> Result<(), DomainError>;
+}
+
+/// The time, injected so schedules and expiries are testable.
+pub trait Clock: Send + Sync {
+    /// Now.
+    fn now(&self) -> OffsetDateTime;
+}
+
+/// The real clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> OffsetDateTime {
+        OffsetDateTime::now_utc()
+    }
+}
