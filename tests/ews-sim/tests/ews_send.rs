@@ -269,3 +269,40 @@ fn bcc_recipients_receive_the_message_but_nobody_sees_them() {
     let got = h.as_svc(BOB, &get_item(bob[0].id.as_str(), "AllProperties", ""));
     assert!(!got.body.contains("BccRecipients"), "{}", got.body);
 }
+
+#[test]
+fn a_message_given_as_mime_content_is_sent_with_its_headers_and_body() {
+    use base64::Engine as _;
+    let h = Harness::new();
+    let mime = "From: Alice Anders <alice@contoso.test>\r\nTo: Bob Berg <bob@contoso.test>\r\nSubject: From MIME\r\nMessage-ID: <mime-1@contoso.test>\r\nIn-Reply-To: <welcome@fabrikam.test>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nBody from MIME\r\n";
+    let op = format!(
+        r#"<m:CreateItem MessageDisposition="SendAndSaveCopy"><m:Items><t:Message><t:MimeContent CharacterSet="UTF-8">{}</t:MimeContent><t:ExtendedProperty>{}<t:Value>act-mime</t:Value></t:ExtendedProperty></t:Message></m:Items></m:CreateItem>"#,
+        base64::engine::general_purpose::STANDARD.encode(mime),
+        exsync_uri()
+    );
+    assert_eq!(codes(&h.as_svc(ALICE, &op)), ["NoError"]);
+    let bob = h.exchange.items(BOB, DistinguishedFolder::Inbox).unwrap();
+    assert_eq!(bob.len(), 1);
+    assert_eq!(bob[0].subject.as_deref(), Some("From MIME"));
+    assert_eq!(
+        bob[0].internet_message_id.as_deref(),
+        Some("<mime-1@contoso.test>")
+    );
+    assert_eq!(
+        bob[0].in_reply_to.as_deref(),
+        Some("<welcome@fabrikam.test>")
+    );
+    assert_eq!(bob[0].body_text.as_deref(), Some("Body from MIME\r\n"));
+    let found = h.as_svc(ALICE, &find_by_activity("sentitems", "act-mime"));
+    assert_eq!(attrs(&found.body, "RootFolder", "TotalItemsInView"), ["1"]);
+}
+
+#[test]
+fn mime_content_that_is_not_base64_fails_that_item() {
+    let h = Harness::new();
+    let op = r#"<m:CreateItem MessageDisposition="SaveOnly"><m:Items><t:Message><t:MimeContent>not base64!</t:MimeContent></t:Message></m:Items></m:CreateItem>"#;
+    assert_eq!(
+        codes(&h.as_svc(ALICE, op)),
+        ["ErrorMimeContentInvalidBase64String"]
+    );
+}

@@ -53,6 +53,8 @@ pub enum ResponseCode {
     ErrorMissingEmailAddress,
     /// A message to be sent has no recipients.
     ErrorMissingRecipients,
+    /// `t:MimeContent` is not base64.
+    ErrorMimeContentInvalidBase64String,
     /// ResolveNames found nobody.
     ErrorNameResolutionNoResults,
     /// No mailbox with that address.
@@ -99,6 +101,9 @@ impl ResponseCode {
             ResponseCode::ErrorMessageDispositionRequired => "ErrorMessageDispositionRequired",
             ResponseCode::ErrorMissingEmailAddress => "ErrorMissingEmailAddress",
             ResponseCode::ErrorMissingRecipients => "ErrorMissingRecipients",
+            ResponseCode::ErrorMimeContentInvalidBase64String => {
+                "ErrorMimeContentInvalidBase64String"
+            }
             ResponseCode::ErrorNameResolutionNoResults => "ErrorNameResolutionNoResults",
             ResponseCode::ErrorNonExistentMailbox => "ErrorNonExistentMailbox",
             ResponseCode::ErrorCannotCreateCalendarItemInNonCalendarFolder => {

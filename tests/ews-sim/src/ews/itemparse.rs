@@ -9,7 +9,8 @@ use super::xml::{
     NS_T, child, child_text, children, elements, is, parse_bool, parse_datetime, text,
 };
 use crate::store::{
-    Attachment, EmailAddress, Item, NewAttachment, Store, html_to_text, upsert_property,
+    Attachment, EmailAddress, Item, NewAttachment, Store, html_to_text, parse_message,
+    upsert_property,
 };
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -226,6 +227,42 @@ pub(crate) fn set_field(
     Ok(true)
 }
 
+/// Fills a new item from `t:MimeContent`, as Exchange does before applying the other
+/// elements of the item.
+fn apply_mime(item: &mut Item, n: Node<'_, '_>, now: OffsetDateTime) -> Result<(), EwsError> {
+    let raw = text(n);
+    let compact: String = raw.chars().filter(|c| !c.is_whitespace()).collect();
+    let bytes = B64.decode(compact.as_bytes()).map_err(|_| {
+        EwsError::new(
+            ResponseCode::ErrorMimeContentInvalidBase64String,
+            "The MIME content is not valid base64.",
+        )
+    })?;
+    let m = parse_message(&bytes);
+    item.subject = m.subject.or(item.subject.take());
+    item.from = m.from.or(item.from.take());
+    item.sender = m.sender.or(item.sender.take());
+    item.to = m.to;
+    item.cc = m.cc;
+    item.bcc = m.bcc;
+    item.reply_to = m.reply_to;
+    item.internet_message_id = m.message_id;
+    item.in_reply_to = m.in_reply_to;
+    item.references = m.references;
+    item.conversation_index = m.thread_index.unwrap_or_default();
+    item.conversation_topic = m.thread_topic;
+    item.body = crate::store::Body {
+        text: m.text,
+        html: m.html,
+    };
+    item.attachments = m
+        .attachments
+        .into_iter()
+        .map(|a| attachment_from(a, now))
+        .collect();
+    Ok(())
+}
+
 /// Applies every child of a CreateItem item element. Unknown or server-computed elements
 /// are skipped, as Exchange does for read-only properties on create.
 pub(crate) fn apply_create(
@@ -233,6 +270,9 @@ pub(crate) fn apply_create(
     element: Node<'_, '_>,
     now: OffsetDateTime,
 ) -> Result<(), EwsError> {
+    if let Some(mime) = child(element, NS_T, "MimeContent") {
+        apply_mime(item, mime, now)?;
+    }
     for c in elements(element) {
         if c.tag_name().namespace() != Some(NS_T) {
             continue;

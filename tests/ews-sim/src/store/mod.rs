@@ -7,10 +7,12 @@
 
 mod item;
 pub(crate) mod mime;
+mod mime_in;
 mod sync;
 mod types;
 
 pub(crate) use item::{Attachment, Body, Item, html_to_text};
+pub(crate) use mime_in::parse_message;
 pub(crate) use sync::{SyncChange, SyncPage};
 pub use types::{
     AttachmentId, ChangeKey, DistinguishedFolder, DistinguishedPropertySet, EmailAddress,
