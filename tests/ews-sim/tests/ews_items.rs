@@ -534,3 +534,53 @@ fn user_side_changes_through_the_control_methods_show_in_ews() {
         ["NoError"]
     );
 }
+
+#[test]
+fn create_attachment_adds_to_the_item_and_delete_attachment_removes_it() {
+    let h = Harness::new();
+    let saved = h.as_svc(ALICE, &create_message("SaveOnly", &[BOB], "With file", "a"));
+    let (id, change_key) = first_item_id(&saved);
+    let op = format!(
+        r#"<m:CreateAttachment><m:ParentItemId Id="{id}" ChangeKey="{change_key}"/><m:Attachments><t:FileAttachment><t:Name>notes.txt</t:Name><t:ContentType>text/plain</t:ContentType><t:Content>{}</t:Content></t:FileAttachment></m:Attachments></m:CreateAttachment>"#,
+        B64.encode("hello")
+    );
+    let created = h.as_svc(ALICE, &op);
+    assert_eq!(codes(&created), ["NoError"]);
+    assert_eq!(
+        attrs(&created.body, "AttachmentId", "RootItemId"),
+        [id.clone()]
+    );
+    let root_change_key = attrs(&created.body, "AttachmentId", "RootItemChangeKey").remove(0);
+    assert_ne!(root_change_key, change_key);
+    let attachment = attrs(&created.body, "AttachmentId", "Id").remove(0);
+    let got = h.as_svc(
+        ALICE,
+        &format!(r#"<m:GetAttachment><m:AttachmentIds><t:AttachmentId Id="{attachment}"/></m:AttachmentIds></m:GetAttachment>"#),
+    );
+    assert_eq!(
+        B64.decode(text(&got.body, "Content").unwrap()).unwrap(),
+        b"hello"
+    );
+
+    let deleted = h.as_svc(
+        ALICE,
+        &format!(r#"<m:DeleteAttachment><m:AttachmentIds><t:AttachmentId Id="{attachment}"/></m:AttachmentIds></m:DeleteAttachment>"#),
+    );
+    assert_eq!(codes(&deleted), ["NoError"]);
+    assert_eq!(
+        attrs(&deleted.body, "RootItemId", "RootItemId"),
+        [id.clone()]
+    );
+    let item = h.as_svc(ALICE, &get_item(&id, "Default", ""));
+    assert_eq!(text(&item.body, "HasAttachments").as_deref(), Some("false"));
+}
+
+#[test]
+fn create_attachment_on_a_missing_item_fails_each_attachment() {
+    let h = Harness::new();
+    let op = r#"<m:CreateAttachment><m:ParentItemId Id="nope"/><m:Attachments><t:FileAttachment><t:Name>a</t:Name><t:Content>aGk=</t:Content></t:FileAttachment><t:FileAttachment><t:Name>b</t:Name><t:Content>aGk=</t:Content></t:FileAttachment></m:Attachments></m:CreateAttachment>"#;
+    assert_eq!(
+        codes(&h.as_svc(ALICE, op)),
+        ["ErrorInvalidIdMalformed", "ErrorInvalidIdMalformed"]
+    );
+}

@@ -71,39 +71,43 @@ fn boolean(f: F, n: Node<'_, '_>) -> Result<bool, EwsError> {
     parse_bool(&raw).ok_or_else(|| bad_value(f, &raw))
 }
 
+/// Reads one `t:FileAttachment` (item attachments are not modelled).
+pub(crate) fn parse_attachment(
+    a: Node<'_, '_>,
+    now: OffsetDateTime,
+) -> Result<Attachment, EwsError> {
+    if !is(a, NS_T, "FileAttachment") {
+        return Err(EwsError::new(
+            ResponseCode::ErrorInvalidRequest,
+            "Only file attachments are supported by the simulator.",
+        ));
+    }
+    let raw = child_text(a, NS_T, "Content").unwrap_or_default();
+    let compact: String = raw.chars().filter(|c| !c.is_whitespace()).collect();
+    let content = B64
+        .decode(compact.as_bytes())
+        .map_err(|_| bad_value(F::Attachments, "Content is not base64"))?;
+    Ok(attachment_from(
+        NewAttachment {
+            name: child_text(a, NS_T, "Name").unwrap_or_default(),
+            content_type: child_text(a, NS_T, "ContentType")
+                .unwrap_or_else(|| "application/octet-stream".into()),
+            content_id: child_text(a, NS_T, "ContentId"),
+            is_inline: child_text(a, NS_T, "IsInline")
+                .and_then(|s| parse_bool(&s))
+                .unwrap_or(false),
+            content,
+        },
+        now,
+    ))
+}
+
 /// Reads the file attachments of a `t:Attachments` element.
 pub(crate) fn parse_attachments(
     n: Node<'_, '_>,
     now: OffsetDateTime,
 ) -> Result<Vec<Attachment>, EwsError> {
-    let mut out = Vec::new();
-    for a in elements(n) {
-        if !is(a, NS_T, "FileAttachment") {
-            return Err(EwsError::new(
-                ResponseCode::ErrorInvalidRequest,
-                "Only file attachments are supported by the simulator.",
-            ));
-        }
-        let raw = child_text(a, NS_T, "Content").unwrap_or_default();
-        let compact: String = raw.chars().filter(|c| !c.is_whitespace()).collect();
-        let content = B64
-            .decode(compact.as_bytes())
-            .map_err(|_| bad_value(F::Attachments, "Content is not base64"))?;
-        out.push(attachment_from(
-            NewAttachment {
-                name: child_text(a, NS_T, "Name").unwrap_or_default(),
-                content_type: child_text(a, NS_T, "ContentType")
-                    .unwrap_or_else(|| "application/octet-stream".into()),
-                content_id: child_text(a, NS_T, "ContentId"),
-                is_inline: child_text(a, NS_T, "IsInline")
-                    .and_then(|s| parse_bool(&s))
-                    .unwrap_or(false),
-                content,
-            },
-            now,
-        ));
-    }
-    Ok(out)
+    elements(n).map(|a| parse_attachment(a, now)).collect()
 }
 
 /// A stored attachment for a new one, with a fresh id.

@@ -229,6 +229,8 @@ const OPERATIONS: &[&str] = &[
     "CopyItem",
     "SendItem",
     "GetAttachment",
+    "CreateAttachment",
+    "DeleteAttachment",
     "ResolveNames",
 ];
 
@@ -447,6 +449,8 @@ impl Exchange {
                 "CopyItem" => ops::items::move_or_copy(store, &ctx, op, &mut out, true),
                 "SendItem" => ops::items::send_item(store, &ctx, op, &mut out),
                 "GetAttachment" => ops::items::get_attachment(store, &ctx, op, &mut out),
+                "CreateAttachment" => ops::items::create_attachment(store, &ctx, op, &mut out),
+                "DeleteAttachment" => ops::items::delete_attachment(store, &ctx, op, &mut out),
                 "ResolveNames" => ops::names::resolve_names(&ctx, op, &mut out),
                 _ => return Err(invalid()),
             }

@@ -13,12 +13,14 @@ use super::{Ctx, Out, item_ids, resolve_folder, resolve_item, target_ref};
 use crate::directory::Directory;
 use crate::ews::codes::{EwsError, ResponseCode};
 use crate::ews::fields::{ItemShape, PropertyPath, ShapeUse, parse_path};
-use crate::ews::itemparse::{apply_append, apply_create, apply_delete, apply_set};
+use crate::ews::itemparse::{
+    apply_append, apply_create, apply_delete, apply_set, parse_attachment,
+};
 use crate::ews::render::{write_item, write_item_id_only};
 use crate::ews::xml::{NS_M, NS_T, child, children, elements, parse_bool, text};
 use crate::store::{
-    ChangeKind, DistinguishedFolder, EmailAddress, FolderId, FolderKind, Item, ItemId, ItemKind,
-    Store, mime,
+    Attachment, ChangeKind, DistinguishedFolder, EmailAddress, FolderId, FolderKind, Item, ItemId,
+    ItemKind, Store, mime,
 };
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -625,6 +627,34 @@ pub(crate) fn send_item(store: &mut Store, ctx: &Ctx<'_>, req: Node<'_, '_>, out
     out.end("SendItem");
 }
 
+/// Finds an attachment the caller may open: (mailbox, item, attachment).
+fn find_attachment(
+    store: &mut Store,
+    ctx: &Ctx<'_>,
+    raw: &str,
+) -> Result<(String, ItemId, Attachment), EwsError> {
+    if raw.trim().is_empty() {
+        return Err(EwsError::new(
+            ResponseCode::ErrorInvalidIdEmpty,
+            "Id is empty.",
+        ));
+    }
+    if !Store::attachment_id_is_well_formed(raw) {
+        return Err(EwsError::new(
+            ResponseCode::ErrorInvalidAttachmentId,
+            "The attachment id is not valid.",
+        ));
+    }
+    let (smtp, item, attachment) = store.find_attachment(raw).ok_or_else(|| {
+        EwsError::new(
+            ResponseCode::ErrorItemNotFound,
+            "The specified attachment was not found.",
+        )
+    })?;
+    let smtp = ctx.open_mailbox(store, &smtp)?;
+    Ok((smtp, item, attachment))
+}
+
 /// GetAttachment (file attachments, with content).
 pub(crate) fn get_attachment(store: &mut Store, ctx: &Ctx<'_>, req: Node<'_, '_>, out: &mut Out) {
     let ids: Vec<String> = child(req, NS_M, "AttachmentIds")
@@ -636,27 +666,7 @@ pub(crate) fn get_attachment(store: &mut Store, ctx: &Ctx<'_>, req: Node<'_, '_>
         .unwrap_or_default();
     out.begin("GetAttachment");
     for raw in &ids {
-        let found = if raw.trim().is_empty() {
-            Err(EwsError::new(
-                ResponseCode::ErrorInvalidIdEmpty,
-                "Id is empty.",
-            ))
-        } else if !Store::attachment_id_is_well_formed(raw) {
-            Err(EwsError::new(
-                ResponseCode::ErrorInvalidAttachmentId,
-                "The attachment id is not valid.",
-            ))
-        } else {
-            store
-                .find_attachment(raw)
-                .ok_or_else(|| {
-                    EwsError::new(
-                        ResponseCode::ErrorItemNotFound,
-                        "The specified attachment was not found.",
-                    )
-                })
-                .and_then(|(smtp, _, a)| ctx.open_mailbox(store, &smtp).map(|_| a))
-        };
+        let found = find_attachment(store, ctx, raw).map(|(_, _, a)| a);
         match found {
             Ok(a) => {
                 out.msg_start("GetAttachmentResponseMessage", None);
@@ -681,4 +691,96 @@ pub(crate) fn get_attachment(store: &mut Store, ctx: &Ctx<'_>, req: Node<'_, '_>
         }
     }
     out.end("GetAttachment");
+}
+
+/// CreateAttachment: adds file attachments to an existing item (exchangelib saves a new
+/// message with attachments as CreateItem, then this). The item gets a new change key.
+///
+/// <https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/createattachment-operation>
+pub(crate) fn create_attachment(
+    store: &mut Store,
+    ctx: &Ctx<'_>,
+    req: Node<'_, '_>,
+    out: &mut Out,
+) {
+    let parent = child(req, NS_M, "ParentItemId")
+        .map(|p| p.attribute("Id").unwrap_or_default().to_owned())
+        .unwrap_or_default();
+    let parent = resolve_item(store, ctx, &parent);
+    let attachments: Vec<Node<'_, '_>> = child(req, NS_M, "Attachments")
+        .map(|n| elements(n).collect())
+        .unwrap_or_default();
+    out.begin("CreateAttachment");
+    for element in attachments {
+        let done = parent.clone().and_then(|(smtp, id)| {
+            let attachment = parse_attachment(element, ctx.now)?;
+            let attachment_id = attachment.id.clone();
+            let change_key = store.modify_item(&smtp, &id, ChangeKind::Update, |item| {
+                item.attachments.push(attachment);
+            })?;
+            Ok((attachment_id, id, change_key))
+        });
+        match done {
+            Ok((attachment_id, root, change_key)) => {
+                out.msg_start("CreateAttachmentResponseMessage", None);
+                out.w.start("m:Attachments", &[]);
+                out.w.start("t:FileAttachment", &[]);
+                out.w.empty(
+                    "t:AttachmentId",
+                    &[
+                        ("Id", attachment_id.as_str()),
+                        ("RootItemId", root.as_str()),
+                        ("RootItemChangeKey", change_key.as_str()),
+                    ],
+                );
+                out.w.end("t:FileAttachment");
+                out.w.end("m:Attachments");
+                out.msg_end("CreateAttachmentResponseMessage");
+            }
+            Err(e) => out.msg_error("CreateAttachmentResponseMessage", &e, &["m:Attachments"]),
+        }
+    }
+    out.end("CreateAttachment");
+}
+
+/// DeleteAttachment: removes attachments; each answer names the item and its new change key.
+///
+/// <https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/deleteattachment-operation>
+pub(crate) fn delete_attachment(
+    store: &mut Store,
+    ctx: &Ctx<'_>,
+    req: Node<'_, '_>,
+    out: &mut Out,
+) {
+    let ids: Vec<String> = child(req, NS_M, "AttachmentIds")
+        .map(|n| {
+            children(n, NS_T, "AttachmentId")
+                .map(|a| a.attribute("Id").unwrap_or_default().to_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    out.begin("DeleteAttachment");
+    for raw in &ids {
+        let done = find_attachment(store, ctx, raw).and_then(|(smtp, item, attachment)| {
+            let change_key = store.modify_item(&smtp, &item, ChangeKind::Update, |i| {
+                i.attachments.retain(|a| a.id != attachment.id);
+            })?;
+            Ok((item, change_key))
+        });
+        match done {
+            Ok((item, change_key)) => {
+                out.msg_start("DeleteAttachmentResponseMessage", None);
+                out.w.empty(
+                    "m:RootItemId",
+                    &[
+                        ("RootItemId", item.as_str()),
+                        ("RootItemChangeKey", change_key.as_str()),
+                    ],
+                );
+                out.msg_end("DeleteAttachmentResponseMessage");
+            }
+            Err(e) => out.msg_error("DeleteAttachmentResponseMessage", &e, &[]),
+        }
+    }
+    out.end("DeleteAttachment");
 }
