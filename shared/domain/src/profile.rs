@@ -159,6 +159,10 @@ pub struct Profile {
     /// The EWS URL for outgoing email (when the settings differ).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outgoing_ews_url: Option<String>,
+    /// Extra CA certificates (PEM) trusted for this profile's Exchange, for on-premises PKI
+    /// whose root is not publicly trusted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_bundle_pem: Option<String>,
     /// NTLM or Basic.
     pub auth_type: AuthType,
     /// Where the credentials live.
