@@ -548,7 +548,7 @@ fn create_attachment_adds_to_the_item_and_delete_attachment_removes_it() {
     assert_eq!(codes(&created), ["NoError"]);
     assert_eq!(
         attrs(&created.body, "AttachmentId", "RootItemId"),
-        [id.clone()]
+        [id.as_str()]
     );
     let root_change_key = attrs(&created.body, "AttachmentId", "RootItemChangeKey").remove(0);
     assert_ne!(root_change_key, change_key);
@@ -569,7 +569,7 @@ fn create_attachment_adds_to_the_item_and_delete_attachment_removes_it() {
     assert_eq!(codes(&deleted), ["NoError"]);
     assert_eq!(
         attrs(&deleted.body, "RootItemId", "RootItemId"),
-        [id.clone()]
+        [id.as_str()]
     );
     let item = h.as_svc(ALICE, &get_item(&id, "Default", ""));
     assert_eq!(text(&item.body, "HasAttachments").as_deref(), Some("false"));
