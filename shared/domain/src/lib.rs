@@ -8,6 +8,7 @@
 
 pub mod activity;
 pub mod alert;
+pub mod diagnosis;
 pub mod error;
 pub mod ids;
 pub mod job;
