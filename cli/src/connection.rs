@@ -9,7 +9,7 @@ use anyhow::{Context as _, bail};
 use clap::{Args, ValueEnum};
 use exsync_ews::transport::{AuthScheme, ConnectOverrides, Credentials, Secret, TransportConfig};
 
-use crate::diagnosis::Context;
+use exsync_domain::diagnosis::{Audience, Context};
 
 /// `--auth`: how the service account authenticates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -116,6 +116,7 @@ impl ServiceAccountArgs {
             user: &self.user,
             scheme: self.auth.into(),
             mailbox: &self.email,
+            audience: Audience::Cli,
         }
     }
 }

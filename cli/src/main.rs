@@ -10,7 +10,6 @@
 
 mod connection;
 mod decode;
-mod diagnosis;
 mod probe;
 mod sync;
 

@@ -5,12 +5,11 @@
 //! [GetFolder](https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/getfolder-operation)
 //! of the mailbox's Inbox. That single call proves connection, TLS, authentication,
 //! impersonation and the mailbox at once; when it fails, the error's variant says which of
-//! them broke (see [`crate::diagnosis`]), and every step before it is known to have passed.
+//! them broke (see [`exsync_domain::diagnosis`], the mapping Test Connection shares), and every step before it is known to have passed.
 
 use std::fmt::Write as _;
 
 use clap::Args;
-use exsync_ews::EwsError;
 use exsync_ews::autodiscover::{
     Attempt, HickorySrvResolver, Outcome, SrvLookupError, SrvRecord, SrvResolver, discover,
 };
@@ -19,11 +18,12 @@ use exsync_ews::envelope::ServerVersionInfo;
 use exsync_ews::operations::GetFolder;
 use exsync_ews::transport::{AuthScheme, HttpTransport};
 use exsync_ews::types::{BaseShape, DistinguishedFolderName, Folder, FolderShape};
+use exsync_ews::{EwsError, ResponseCode};
 use serde::Serialize;
 use serde_json::json;
 
 use crate::connection::{ServiceAccountArgs, host, host_port};
-use crate::diagnosis::{Finding, Step, diagnose_call, diagnose_discovery};
+use exsync_domain::diagnosis::{Finding, Step, diagnose_call, diagnose_discovery};
 
 /// Exit codes of `probe`, for `--help`. A test checks it against [`Step::exit_code`].
 pub const EXIT_CODES_HELP: &str = "\
@@ -161,8 +161,8 @@ impl ProbeReport {
     }
 
     /// Records `finding`: the steps before it that have no line yet passed (the failure
-    /// proves they did), the ones after it did not run.
-    fn fail(&mut self, finding: Finding) {
+    /// proves they did), except `unchecked`; the ones after it did not run.
+    fn fail(&mut self, finding: Finding, unchecked: Option<Step>) {
         for step in Step::ALL {
             if self.steps.iter().any(|s| s.step == step) {
                 continue;
@@ -177,7 +177,7 @@ impl ProbeReport {
                     retry_after_ms: finding.retry_after_ms,
                     response_code: finding.response_code.clone(),
                 });
-            } else if finding.unchecked == Some(step) {
+            } else if unchecked == Some(step) {
                 self.record(
                     step,
                     Status::NotRun,
@@ -319,11 +319,8 @@ pub async fn run(args: &ProbeArgs) -> anyhow::Result<ProbeReport> {
                     found.ews_url
                 }
                 Err(error) => {
-                    report.fail(diagnose_discovery(
-                        &error,
-                        &report.autodiscover_attempts,
-                        &ctx,
-                    ));
+                    let finding = diagnose_discovery(&error, &report.autodiscover_attempts, &ctx);
+                    report.fail(finding, None);
                     return Ok(report);
                 }
             }
@@ -333,7 +330,7 @@ pub async fn run(args: &ProbeArgs) -> anyhow::Result<ProbeReport> {
     let client = match EwsClient::with_transport(&ews_url, transport) {
         Ok(c) => c,
         Err(error) => {
-            report.fail(diagnose_call(&error, &ctx));
+            report.fail(diagnose_call(&error, &ctx), None);
             return Ok(report);
         }
     };
@@ -357,9 +354,22 @@ pub async fn run(args: &ProbeArgs) -> anyhow::Result<ProbeReport> {
             report.inbox = Some(summary(&folder));
             report.succeed();
         }
-        Err(error) => report.fail(diagnose_call(&error, &ctx)),
+        Err(error) => report.fail(diagnose_call(&error, &ctx), unchecked_by(&error)),
     }
     Ok(report)
+}
+
+/// The step a failure leaves unchecked although it comes earlier: Exchange answers an
+/// impersonation header naming an unknown address with an `ErrorNonExistentMailbox` fault
+/// before it looks at the right to impersonate. (The same code in a response message is
+/// about a mailbox named in the body, after impersonation succeeded.)
+fn unchecked_by(error: &EwsError) -> Option<Step> {
+    match error {
+        EwsError::Fault(fault) if fault.code == ResponseCode::ErrorNonExistentMailbox => {
+            Some(Step::Impersonation)
+        }
+        _ => None,
+    }
 }
 
 fn summary(folder: &Folder) -> InboxSummary {
@@ -494,6 +504,32 @@ fn outcome_text(outcome: &Outcome) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use exsync_ews::error::{ResponseError, SoapFault};
+
+    #[test]
+    fn an_unknown_impersonated_address_leaves_impersonation_unchecked() {
+        let fault = EwsError::Fault(Box::new(SoapFault {
+            fault_code: "a:ErrorNonExistentMailbox".into(),
+            fault_string: String::new(),
+            code: ResponseCode::ErrorNonExistentMailbox,
+            message: None,
+            back_off: None,
+            inner_code: None,
+        }));
+        assert_eq!(unchecked_by(&fault), Some(Step::Impersonation));
+    }
+
+    #[test]
+    fn an_unknown_mailbox_named_in_the_body_leaves_nothing_unchecked() {
+        let message = EwsError::Response(Box::new(ResponseError {
+            response_class: "Error".into(),
+            code: ResponseCode::ErrorNonExistentMailbox,
+            message: None,
+            back_off: None,
+            inner_code: None,
+        }));
+        assert_eq!(unchecked_by(&message), None);
+    }
 
     #[test]
     fn help_lists_each_steps_exit_code() {

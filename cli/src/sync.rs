@@ -19,7 +19,7 @@ use exsync_ews::types::{
 use serde::Serialize;
 
 use crate::connection::ServiceAccountArgs;
-use crate::diagnosis::{Finding, diagnose_call};
+use exsync_domain::diagnosis::{Finding, diagnose_call};
 
 /// Most items one GetItem asks for.
 pub const GET_ITEM_BATCH: usize = 10;
