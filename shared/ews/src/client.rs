@@ -182,6 +182,9 @@ impl EwsClient {
             request = request.header(X_ANCHOR_MAILBOX, header_value(mailbox)?);
         }
         let body = envelope::write_request(op, mailbox);
+        if Op::READ_ONLY {
+            request = request.extension(crate::transport::Replayable);
+        }
         let request =
             request
                 .body(Bytes::from(body))

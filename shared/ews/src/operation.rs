@@ -10,6 +10,10 @@ use crate::xml::{Element, XmlWriter};
 pub trait Operation {
     /// The operation's name as EWS spells it (`GetItem`), also the body element's local name.
     const NAME: &'static str;
+    /// True when sending the request twice cannot change the mailbox (reads). Such a request
+    /// may be replayed once by the transport when a pooled connection was closed under it;
+    /// writes (CreateItem, UpdateItem…) never are.
+    const READ_ONLY: bool = false;
     /// What a successful call returns. Batched operations return one result per request
     /// item, in request order, so that a per-item error never fails the batch.
     type Response;

@@ -54,6 +54,7 @@ pub struct FindFolderPage {
 
 impl Operation for FindFolder {
     const NAME: &'static str = "FindFolder";
+    const READ_ONLY: bool = true;
     type Response = Vec<Result<FindFolderPage, EwsError>>;
 
     fn write_body(&self, w: &mut XmlWriter) {

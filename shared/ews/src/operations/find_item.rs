@@ -60,6 +60,7 @@ pub struct FindItemPage {
 
 impl Operation for FindItem {
     const NAME: &'static str = "FindItem";
+    const READ_ONLY: bool = true;
     type Response = Vec<Result<FindItemPage, EwsError>>;
 
     fn write_body(&self, w: &mut XmlWriter) {

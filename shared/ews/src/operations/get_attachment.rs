@@ -20,6 +20,7 @@ pub struct GetAttachment {
 
 impl Operation for GetAttachment {
     const NAME: &'static str = "GetAttachment";
+    const READ_ONLY: bool = true;
     type Response = Vec<Result<Attachment, EwsError>>;
 
     fn write_body(&self, w: &mut XmlWriter) {

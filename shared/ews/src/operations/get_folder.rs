@@ -20,6 +20,7 @@ pub struct GetFolder {
 
 impl Operation for GetFolder {
     const NAME: &'static str = "GetFolder";
+    const READ_ONLY: bool = true;
     type Response = Vec<Result<Folder, EwsError>>;
 
     fn write_body(&self, w: &mut XmlWriter) {

@@ -27,6 +27,7 @@ pub struct GetItem {
 
 impl Operation for GetItem {
     const NAME: &'static str = "GetItem";
+    const READ_ONLY: bool = true;
     type Response = Vec<Result<Item, EwsError>>;
 
     fn write_body(&self, w: &mut XmlWriter) {

@@ -114,6 +114,7 @@ pub struct SyncFolderItemsResult {
 
 impl Operation for SyncFolderItems {
     const NAME: &'static str = "SyncFolderItems";
+    const READ_ONLY: bool = true;
     type Response = SyncFolderItemsResult;
 
     fn write_body(&self, w: &mut XmlWriter) {

@@ -186,6 +186,8 @@ struct Prepared {
     path: Uri,
     headers: HeaderMap,
     body: Bytes,
+    /// The caller marked the request [`Replayable`].
+    replayable: bool,
 }
 
 /// A response read to the end.
@@ -203,11 +205,23 @@ enum Failure {
     Fatal(TransportError),
 }
 
-/// A round trip failed; `sent` says whether the request may have reached the server.
+/// A round trip failed; `sent` says whether the request may have reached the server,
+/// `answered` whether the server had begun its response.
 struct RoundTripError {
     sent: bool,
+    answered: bool,
     error: TransportError,
 }
+
+/// Marks a request as safe to send again (a read: GetFolder, SyncFolderItems, GetItem…).
+///
+/// Put it in the request's extensions. When a pooled connection turns out to have been
+/// closed by the server after the request was written but before any answer came (an idle
+/// connection the server dropped while a Lambda was frozen), such a request is sent once
+/// more on a fresh connection. Requests that change a mailbox (CreateItem, SendItem…) are
+/// never replayed: the caller decides, with its own duplicate check.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Replayable;
 
 impl HttpTransport {
     /// Validates the configuration and builds the TLS configuration; opens no connection.
@@ -261,7 +275,9 @@ impl HttpTransport {
     ) -> Result<HttpResponse, TransportError> {
         let (parts, body) = request.into_parts();
         let target = Target::from_uri(&parts.uri, "https", 443)?;
-        let prepared = Prepared::new(parts.method, &target, parts.headers, body);
+        let replayable = parts.extensions.get::<Replayable>().is_some();
+        let mut prepared = Prepared::new(parts.method, &target, parts.headers, body);
+        prepared.replayable = replayable;
         self.limited(deadline, self.exchange(&target, &prepared))
             .await
     }
@@ -387,7 +403,12 @@ impl HttpTransport {
         })?;
         auth.set_sensitive(true);
         let ex = self
-            .round_trip_once(conn, prepared.build(Some(auth), true), target)
+            .round_trip_once(
+                conn,
+                prepared.build(Some(auth), true),
+                prepared.replayable,
+                target,
+            )
             .await?;
         if ex.status == StatusCode::UNAUTHORIZED {
             let offered = ntlm::offered_schemes(&ex.headers);
@@ -410,7 +431,12 @@ impl HttpTransport {
     ) -> Result<Exchange, Failure> {
         if conn.authenticated {
             let ex = self
-                .round_trip_once(conn, prepared.build(None, true), target)
+                .round_trip_once(
+                    conn,
+                    prepared.build(None, true),
+                    prepared.replayable,
+                    target,
+                )
                 .await?;
             if ex.status == StatusCode::UNAUTHORIZED {
                 // The server forgot this connection's authentication (recycled app pool,
@@ -425,7 +451,12 @@ impl HttpTransport {
 
         // Leg 1: the request as is; the server names the schemes it accepts.
         let first = self
-            .round_trip_once(conn, prepared.build(None, true), target)
+            .round_trip_once(
+                conn,
+                prepared.build(None, true),
+                prepared.replayable,
+                target,
+            )
             .await?;
         if first.status != StatusCode::UNAUTHORIZED {
             // No authentication needed here (or an error before it); nothing to remember.
@@ -454,6 +485,7 @@ impl HttpTransport {
             .round_trip_once(
                 conn,
                 prepared.build(Some(ntlm_header(scheme, &type1)), false),
+                false,
                 target,
             )
             .await
@@ -476,6 +508,7 @@ impl HttpTransport {
             .round_trip_once(
                 conn,
                 prepared.build(Some(ntlm_header(scheme, &type3)), true),
+                false,
                 target,
             )
             .await
@@ -493,12 +526,14 @@ impl HttpTransport {
         Ok(third)
     }
 
-    /// One round trip; a failure before the request was written on a pooled connection is
-    /// worth a retry, anything else is final.
+    /// One round trip. On a pooled connection, a failure before the request was written is
+    /// worth a retry; so is a [`Replayable`] request that got no answer at all (the server
+    /// had closed the idle connection). Anything else is final.
     async fn round_trip_once(
         &self,
         conn: &mut Conn,
         request: Request<Full<Bytes>>,
+        replayable: bool,
         target: &Target,
     ) -> Result<Exchange, Failure> {
         let reused = conn.reused;
@@ -506,7 +541,7 @@ impl HttpTransport {
         // Only the first request on a connection can find it stale.
         conn.reused = false;
         result.map_err(|e| {
-            if reused && !e.sent {
+            if reused && (!e.sent || (replayable && !e.answered)) {
                 Failure::Retry(e.error)
             } else {
                 Failure::Fatal(e.error)
@@ -681,6 +716,7 @@ impl Prepared {
             path: target.path.clone(),
             headers,
             body,
+            replayable: false,
         }
     }
 
@@ -738,6 +774,7 @@ async fn round_trip(
         conn.keep_alive = false;
         return Err(RoundTripError {
             sent: false,
+            answered: false,
             error: hyper_error(host, e),
         });
     }
@@ -748,6 +785,7 @@ async fn round_trip(
             let sent = e.take_message().is_none();
             return Err(RoundTripError {
                 sent,
+                answered: false,
                 error: hyper_error(host, e.into_error()),
             });
         }
@@ -761,7 +799,11 @@ async fn round_trip(
         .map_err(|error| {
             // The rest of the body is still on the wire: the connection is unusable.
             conn.keep_alive = false;
-            RoundTripError { sent: true, error }
+            RoundTripError {
+                sent: true,
+                answered: true,
+                error,
+            }
         })?;
     Ok(Exchange {
         status: parts.status,
