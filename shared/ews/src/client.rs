@@ -161,7 +161,10 @@ impl EwsClient {
                 if let Some(code) = error.response_code() {
                     span.record("response_code", code.as_str());
                 }
-                tracing::warn!(class = ?error.class(), %error, "EWS call failed");
+                // The whole chain: "EWS transport failed" alone says nothing to an operator.
+                // No link of it carries credentials or bodies.
+                let error_chain = error_chain(error);
+                tracing::warn!(class = ?error.class(), error = %error_chain, "EWS call failed");
             }
         }
         result
@@ -275,6 +278,18 @@ fn header_value(text: &str) -> Result<http::HeaderValue, TransportError> {
     http::HeaderValue::from_str(text).map_err(|_| TransportError::InvalidRequest {
         reason: "mailbox cannot be sent in an HTTP header",
     })
+}
+
+/// `error: cause: cause…`, for logs.
+fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        out.push_str(": ");
+        out.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    out
 }
 
 #[cfg(test)]

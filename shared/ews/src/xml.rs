@@ -169,8 +169,11 @@ pub fn parse(bytes: &[u8], limits: Limits) -> Result<Element, XmlError> {
         .position(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
         .unwrap_or(bytes.len());
     let mut bytes = &bytes[start..];
+    // Positions in errors count from the start of the input, not of the trimmed text.
+    let mut skipped = start as u64;
     if let Some(rest) = bytes.strip_prefix(b"\xEF\xBB\xBF") {
         bytes = rest;
+        skipped += 3;
     }
     let mut reader = NsReader::from_reader(bytes);
     reader.config_mut().trim_text(false);
@@ -182,7 +185,7 @@ pub fn parse(bytes: &[u8], limits: Limits) -> Result<Element, XmlError> {
     let mut elements = 0usize;
     let mut buf = Vec::new();
     loop {
-        let position = reader.buffer_position();
+        let position = skipped + reader.buffer_position();
         let malformed = |message: String| XmlError::Malformed { position, message };
         let event = reader.read_resolved_event_into(&mut buf);
         match event {
@@ -257,7 +260,7 @@ pub fn parse(bytes: &[u8], limits: Limits) -> Result<Element, XmlError> {
     }
     if !stack.is_empty() {
         return Err(XmlError::Malformed {
-            position: reader.buffer_position(),
+            position: skipped + reader.buffer_position(),
             message: format!(
                 "document ends inside <{}>",
                 stack.last().map(|e| e.name.as_str()).unwrap_or("")
@@ -422,6 +425,15 @@ mod tests {
             .expect("path");
         assert_eq!(x.text, "hi & A");
         assert_eq!(x.attr("a"), Some("1"));
+    }
+
+    #[test]
+    fn error_positions_count_the_leading_whitespace() {
+        let doc = format!("{}<a><b></a>", " ".repeat(10));
+        match parse(doc.as_bytes(), Limits::default()) {
+            Err(XmlError::Malformed { position, .. }) => assert!(position >= 16, "{position}"),
+            other => panic!("expected a malformed-XML error, got {other:?}"),
+        }
     }
 
     #[test]
