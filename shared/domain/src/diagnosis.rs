@@ -205,7 +205,7 @@ pub struct Finding {
 }
 
 impl Finding {
-    fn new(step: Step, problem: impl Into<String>, advice: impl Into<String>) -> Self {
+    pub(crate) fn new(step: Step, problem: impl Into<String>, advice: impl Into<String>) -> Self {
         Finding {
             step,
             problem: problem.into(),
@@ -561,7 +561,9 @@ pub fn diagnose_transport(error: &TransportError, ctx: &Context<'_>) -> Finding 
             "check that Exchange is up and reachable over HTTPS",
         ),
     };
-    finding.class(error.class()).retry_after(error.retry_after())
+    finding
+        .class(error.class())
+        .retry_after(error.retry_after())
 }
 
 /// HTTP statuses other than 200, 401 and SOAP's 500. They come back once the connection
@@ -1301,7 +1303,10 @@ mod tests {
         codes.sort_unstable();
         codes.dedup();
         assert_eq!(codes.len(), Step::ALL.len());
-        assert!(codes.iter().all(|&c| c > 2), "0-2 are success, error, usage");
+        assert!(
+            codes.iter().all(|&c| c > 2),
+            "0-2 are success, error, usage"
+        );
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod activity;
 pub mod alert;
 pub mod diagnosis;
 pub mod error;
+pub mod exchange;
 pub mod ids;
 pub mod job;
 pub mod mailbox;
@@ -18,6 +19,9 @@ pub mod ports;
 pub mod privilege;
 pub mod profile;
 pub mod record;
+pub mod service;
+pub mod test_connection;
+pub mod test_enable;
 pub mod validation;
 
 pub use error::DomainError;

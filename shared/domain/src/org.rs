@@ -1,6 +1,7 @@
 //! Organisation-wide email settings (Dynamics 365's System Settings → Email tab).
 
 use crate::ids::ProfileId;
+use crate::validation::ValidationErrors;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -257,4 +258,192 @@ pub fn default_fields(entity: ActEntity) -> BTreeMap<String, SyncDirection> {
         .iter()
         .map(|f| (f.name.to_owned(), SyncDirection::Both))
         .collect()
+}
+
+/// What an admin sends to change the org settings: every field optional, a missing one
+/// keeps its stored value. Field-direction maps are merged into the stored ones.
+/// `default_profile: ""` clears the default profile.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OrgSettingsInput {
+    /// The version the caller read (required; a stale one is a 409).
+    pub version: Option<u64>,
+    /// The profile new mailboxes get.
+    pub default_profile: Option<String>,
+    /// Default incoming delivery method.
+    pub incoming: Option<DeliveryMethod>,
+    /// Default outgoing delivery method.
+    pub outgoing: Option<DeliveryMethod>,
+    /// Default appointments, contacts and tasks method.
+    pub appointments_contacts_tasks: Option<ActDeliveryMethod>,
+    /// Process email only for approved user mailboxes.
+    pub approval_required_for_user_mailboxes: Option<bool>,
+    /// Process email only for approved queue mailboxes.
+    pub approval_required_for_queue_mailboxes: Option<bool>,
+    /// Correlate by tracking token.
+    pub use_tracking_token: Option<bool>,
+    /// Tracking token format.
+    pub tracking_token: Option<TrackingToken>,
+    /// Correlation on/off.
+    pub correlation_enabled: Option<bool>,
+    /// Smart matching.
+    pub smart_matching: Option<bool>,
+    /// Which alert levels are written.
+    pub alert_levels: Option<AlertLevels>,
+    /// Notify mailbox owners of profile-level alerts.
+    pub notify_mailbox_owners_of_profile_alerts: Option<bool>,
+    /// Track email between two tracked users as two activities.
+    pub track_email_between_users_as_two_activities: Option<bool>,
+    /// Appointment field directions to change.
+    pub appointment_fields: Option<BTreeMap<String, SyncDirection>>,
+    /// Contact field directions to change.
+    pub contact_fields: Option<BTreeMap<String, SyncDirection>>,
+    /// Task field directions to change.
+    pub task_fields: Option<BTreeMap<String, SyncDirection>>,
+    /// Alert retention in days (1–365).
+    pub alert_retention_days: Option<i64>,
+}
+
+/// The longest tracking-token prefix Dynamics 365 accepts.
+pub const MAX_TOKEN_PREFIX_CHARS: usize = 20;
+
+impl OrgSettingsInput {
+    /// The default profile this input asks for: `Some(None)` clears it, `None` keeps the
+    /// stored one.
+    pub fn requested_default_profile(&self) -> Result<Option<Option<ProfileId>>, ValidationErrors> {
+        match self.default_profile.as_deref().map(str::trim) {
+            None => Ok(None),
+            Some("") => Ok(Some(None)),
+            Some(id) => ProfileId::parse(id).map(|p| Some(Some(p))).ok_or_else(|| {
+                let mut errs = ValidationErrors::default();
+                errs.add("default_profile", "is not a valid id");
+                errs
+            }),
+        }
+    }
+
+    /// Applies the input to `current` and checks the result; the version is bumped. Whether
+    /// a named default profile exists is the caller's to check (it needs the store).
+    pub fn apply(self, current: &OrgSettings) -> Result<OrgSettings, ValidationErrors> {
+        let mut errs = ValidationErrors::default();
+        let default_profile = match self.requested_default_profile() {
+            Ok(Some(p)) => p,
+            Ok(None) => current.default_profile.clone(),
+            Err(e) => {
+                errs.0.extend(e.0);
+                None
+            }
+        };
+        let tracking_token = self
+            .tracking_token
+            .unwrap_or_else(|| current.tracking_token.clone());
+        let prefix = tracking_token.prefix.trim();
+        if prefix.is_empty() || prefix.chars().count() > MAX_TOKEN_PREFIX_CHARS {
+            errs.add(
+                "tracking_token.prefix",
+                format!("must be 1 to {MAX_TOKEN_PREFIX_CHARS} characters"),
+            );
+        } else if prefix.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            errs.add("tracking_token.prefix", "must not contain spaces");
+        }
+        if !(1..=9).contains(&tracking_token.digits) {
+            errs.add("tracking_token.digits", "must be between 1 and 9");
+        } else if tracking_token.base_number >= 10u64.pow(u32::from(tracking_token.digits)) {
+            errs.add(
+                "tracking_token.base_number",
+                "must have at most tracking_token.digits digits",
+            );
+        }
+        let mut fields = |entity: ActEntity,
+                          changes: Option<BTreeMap<String, SyncDirection>>,
+                          stored: &BTreeMap<String, SyncDirection>| {
+            let mut merged = default_fields(entity);
+            merged.extend(stored.iter().map(|(k, v)| (k.clone(), *v)));
+            for (name, direction) in changes.unwrap_or_default() {
+                let field = format!("{}.{name}", entity.settings_field());
+                match synced_fields(entity).iter().find(|f| f.name == name) {
+                    None => errs.add(field, "is not a synchronized field"),
+                    Some(f) if !f.settable && direction != SyncDirection::Both => errs.add(
+                        field,
+                        "cannot be changed: Dynamics 365 always synchronizes it both ways",
+                    ),
+                    Some(_) => {
+                        merged.insert(name, direction);
+                    }
+                }
+            }
+            merged
+        };
+        let appointment_fields = fields(
+            ActEntity::Appointment,
+            self.appointment_fields,
+            &current.appointment_fields,
+        );
+        let contact_fields = fields(
+            ActEntity::Contact,
+            self.contact_fields,
+            &current.contact_fields,
+        );
+        let task_fields = fields(ActEntity::Task, self.task_fields, &current.task_fields);
+        let alert_retention_days = match self.alert_retention_days {
+            None => current.alert_retention_days,
+            Some(d) if (1..=365).contains(&d) => {
+                u32::try_from(d).unwrap_or(DEFAULT_ALERT_RETENTION_DAYS)
+            }
+            Some(_) => {
+                errs.add("alert_retention_days", "must be between 1 and 365");
+                current.alert_retention_days
+            }
+        };
+        errs.into_result()?;
+        Ok(OrgSettings {
+            default_profile,
+            incoming: self.incoming.unwrap_or(current.incoming),
+            outgoing: self.outgoing.unwrap_or(current.outgoing),
+            appointments_contacts_tasks: self
+                .appointments_contacts_tasks
+                .unwrap_or(current.appointments_contacts_tasks),
+            approval_required_for_user_mailboxes: self
+                .approval_required_for_user_mailboxes
+                .unwrap_or(current.approval_required_for_user_mailboxes),
+            approval_required_for_queue_mailboxes: self
+                .approval_required_for_queue_mailboxes
+                .unwrap_or(current.approval_required_for_queue_mailboxes),
+            use_tracking_token: self
+                .use_tracking_token
+                .unwrap_or(current.use_tracking_token),
+            tracking_token: TrackingToken {
+                prefix: tracking_token.prefix.trim().to_owned(),
+                ..tracking_token
+            },
+            correlation_enabled: self
+                .correlation_enabled
+                .unwrap_or(current.correlation_enabled),
+            smart_matching: self.smart_matching.unwrap_or(current.smart_matching),
+            alert_levels: self.alert_levels.unwrap_or(current.alert_levels),
+            notify_mailbox_owners_of_profile_alerts: self
+                .notify_mailbox_owners_of_profile_alerts
+                .unwrap_or(current.notify_mailbox_owners_of_profile_alerts),
+            track_email_between_users_as_two_activities: self
+                .track_email_between_users_as_two_activities
+                .unwrap_or(current.track_email_between_users_as_two_activities),
+            appointment_fields,
+            contact_fields,
+            task_fields,
+            alert_retention_days,
+            version: current.version + 1,
+        })
+    }
+}
+
+impl OrgSettings {
+    /// Whether alerts of `level` are written.
+    pub fn writes_alerts(&self, level: crate::alert::AlertLevel) -> bool {
+        use crate::alert::AlertLevel;
+        match level {
+            AlertLevel::Error => self.alert_levels.error,
+            AlertLevel::Warning => self.alert_levels.warning,
+            AlertLevel::Information => self.alert_levels.information,
+        }
+    }
 }

@@ -250,14 +250,26 @@ mod tests {
 
     #[test]
     fn a_missing_privilege_is_forbidden_and_named() {
-        let err = authorize(&grants(&[Privilege::ReadProfiles]), Privilege::WriteProfiles)
-            .unwrap_err();
-        assert!(matches!(err, DomainError::Forbidden(Privilege::WriteProfiles)));
+        let err = authorize(
+            &grants(&[Privilege::ReadProfiles]),
+            Privilege::WriteProfiles,
+        )
+        .unwrap_err();
+        assert!(matches!(
+            err,
+            DomainError::Forbidden(Privilege::WriteProfiles)
+        ));
     }
 
     #[test]
     fn a_held_privilege_is_allowed() {
-        assert!(authorize(&grants(&[Privilege::WriteProfiles]), Privilege::WriteProfiles).is_ok());
+        assert!(
+            authorize(
+                &grants(&[Privilege::WriteProfiles]),
+                Privilege::WriteProfiles
+            )
+            .is_ok()
+        );
     }
 
     #[test]
@@ -267,7 +279,10 @@ mod tests {
             &[Privilege::WriteMailboxes, Privilege::ReadMailboxes],
         )
         .unwrap_err();
-        assert!(matches!(err, DomainError::Forbidden(Privilege::ReadMailboxes)));
+        assert!(matches!(
+            err,
+            DomainError::Forbidden(Privilege::ReadMailboxes)
+        ));
     }
 
     #[test]
@@ -280,7 +295,10 @@ mod tests {
     fn someone_else_needs_the_general_privilege() {
         let bob = Principal::parse("bob").unwrap();
         let err = authorize_or_owner(&grants(&[]), Privilege::ReadMailboxes, [&bob]).unwrap_err();
-        assert!(matches!(err, DomainError::Forbidden(Privilege::ReadMailboxes)));
+        assert!(matches!(
+            err,
+            DomainError::Forbidden(Privilege::ReadMailboxes)
+        ));
     }
 
     #[test]
