@@ -89,7 +89,7 @@ impl ConfigStore for Memory {
         next: Option<String>,
     ) -> Result<Page<Profile>, DomainError> {
         let mut all: Vec<Profile> = self.lock().profiles.values().cloned().collect();
-        all.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
+        all.sort_by_key(|a| a.name.to_lowercase());
         Ok(page(all, limit, next))
     }
 
@@ -286,7 +286,7 @@ impl ActivityStore for Memory {
             .filter(|e| e.sender_mailbox.as_ref() == Some(m) || e.receiving_mailboxes.contains(m))
             .cloned()
             .collect();
-        all.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+        all.sort_by_key(|a| std::cmp::Reverse(a.created_at));
         Ok(page(all, limit, next))
     }
 
@@ -303,7 +303,7 @@ impl ActivityStore for Memory {
             .filter(|e| e.regarding.as_ref() == Some(r))
             .cloned()
             .collect();
-        all.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+        all.sort_by_key(|a| std::cmp::Reverse(a.created_at));
         Ok(page(all, limit, next))
     }
 
@@ -424,7 +424,7 @@ impl ActivityStore for Memory {
             .filter(|r| r.kind == kind)
             .cloned()
             .collect();
-        all.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
+        all.sort_by_key(|a| a.name.to_lowercase());
         Ok(page(all, limit, next))
     }
 
