@@ -5,6 +5,16 @@
 //! (with the sync engine) how mailboxes are synced. Storage, queues and key management are
 //! reached through the small traits in [`ports`]; `exsync-aws` implements them with DynamoDB,
 //! SQS and KMS. Exchange is reached through `exsync-ews`.
+//!
+//! - Entities and their inputs, validation and views: [`profile`], [`org`], [`mailbox`],
+//!   [`activity`], [`record`], [`alert`], [`job`]; [`validation`] names bad fields.
+//! - [`privilege`]: `authorize`, the owner rule and the built-in roles.
+//! - [`exchange`]: credentials, transports and clients built from a profile.
+//! - [`diagnosis`]: the one mapping from an EWS failure to a failing step and advice.
+//! - [`test_connection`] and [`test_enable`]: what those two admin actions check.
+//! - [`service`]: [`service::Admin`], what the admin API and the jobs worker call.
+
+#![warn(missing_docs)]
 
 pub mod activity;
 pub mod alert;

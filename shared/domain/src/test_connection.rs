@@ -2,7 +2,9 @@
 //!
 //! 1. Autodiscover (when the profile uses it), for the test mailbox, with the profile's
 //!    credentials: every attempt is made afresh, nothing cached.
-//! 2. An impersonated `GetFolder` of the test mailbox's Inbox on the EWS URL: it needs the
+//! 2. An impersonated [GetFolder](https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/getfolder-operation)
+//!    of the test mailbox's Inbox ([ExchangeImpersonation](https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/exchangeimpersonation))
+//!    on the EWS URL: it needs the
 //!    connection, TLS, authentication, impersonation and the mailbox, in that order, so
 //!    the first failing step is read from the error ([`crate::diagnosis`]) and the steps
 //!    before it passed.

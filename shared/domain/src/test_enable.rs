@@ -3,9 +3,13 @@
 //!
 //! | workload | check (impersonating the mailbox when the profile's account is used) |
 //! |---|---|
-//! | incoming | `GetFolder` of the Inbox |
-//! | outgoing | `CreateItem` (SaveOnly) of a draft in Drafts, then `DeleteItem` (HardDelete) of it |
-//! | appointments, contacts, tasks | `GetFolder` of the Calendar, Contacts and Tasks folders |
+//! | incoming | [GetFolder] of the Inbox |
+//! | outgoing | [CreateItem] (SaveOnly) of a draft in Drafts, then [DeleteItem] (HardDelete) of it |
+//! | appointments, contacts, tasks | [GetFolder] of the Calendar, Contacts and Tasks folders |
+//!
+//! [GetFolder]: https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/getfolder-operation
+//! [CreateItem]: https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/createitem-operation
+//! [DeleteItem]: https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/deleteitem-operation
 //!
 //! Before any check: an inactive mailbox, a mailbox without a profile and an inactive
 //! profile are refused ([`refusal`]). A workload whose delivery method is not server-side

@@ -35,10 +35,12 @@ use crate::test_enable::RetryPolicy;
 use crate::validation::ValidationErrors;
 
 pub use activities::{
-    AppointmentInput, ContactInput, EmailInput, EmailQuery, RecordInput, TaskInput,
+    AppointmentInput, ContactInput, EmailInput, EmailQuery, MAX_BODY_CHARS, MAX_RECIPIENTS,
+    MAX_SUBJECT_CHARS, RecordInput, TaskInput,
 };
 pub use alerts::AlertQuery;
 pub use mailboxes::{ApplyDefaultsOutcome, BulkEdit};
+pub use testing::TestAndEnableOutcome;
 
 /// The ports an [`Admin`] works through.
 #[derive(Clone)]
