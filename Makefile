@@ -58,8 +58,10 @@ lint: deps
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
-test-rust: deps
-	$(CARGO) test --workspace
+# Every Rust test runs with a local AWS endpoint (moto server, from .venv) up: the AWS
+# adapters' tests fail without one rather than pass silently.
+test-rust: deps venv
+	scripts/with-moto.sh $(CARGO) test --workspace
 
 # The exchangelib suite starts its own simulator (the ews-sim binary) per test session.
 test-interop: deps venv

@@ -223,6 +223,46 @@ pub trait JobQueue: Send + Sync {
     async fn enqueue_job(&self, job: &JobId) -> Result<(), DomainError>;
 }
 
+/// What tracking an incoming email once per Internet Message-ID did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Tracked {
+    /// The message was new: its activity was created.
+    Created,
+    /// The message was already tracked (by another mailbox, or an earlier poll), as this
+    /// activity; nothing was written.
+    AlreadyTracked(ActivityId),
+}
+
+/// The conditional email operations of the sync engine: one activity per Internet
+/// Message-ID however many tracked mailboxes receive the message, and each outgoing email
+/// handed to exactly one sender.
+#[async_trait]
+pub trait MailFlowStore: Send + Sync {
+    /// Creates a tracked email unless its Internet Message-ID is already tracked; the
+    /// activity and its dedup key are written in one transaction. The email must carry an
+    /// Internet Message-ID (a 400 naming `internet_message_id` otherwise).
+    async fn track_email_once(&self, e: &EmailActivity) -> Result<Tracked, DomainError>;
+    /// The email activity with this Internet Message-ID (angle brackets optional).
+    async fn email_by_message_id(
+        &self,
+        message_id: &str,
+    ) -> Result<Option<EmailActivity>, DomainError>;
+    /// A sender mailbox's emails in Pending Send or Sending, oldest first.
+    async fn pending_emails(
+        &self,
+        sender: &MailboxId,
+        limit: u32,
+    ) -> Result<Vec<EmailActivity>, DomainError>;
+    /// Moves an email from Pending Send to Sending (version + 1, modified at `at`) only if
+    /// it is still Pending Send: of two workers racing, one gets the claimed email, the
+    /// other `None`. A missing email is `NotFound`.
+    async fn claim_for_sending(
+        &self,
+        id: &ActivityId,
+        at: OffsetDateTime,
+    ) -> Result<Option<EmailActivity>, DomainError>;
+}
+
 /// The time, injected so schedules and expiries are testable.
 pub trait Clock: Send + Sync {
     /// Now.
