@@ -1054,3 +1054,66 @@ async fn seeded_roles_are_stored() {
     w.admin.seed_builtin_roles().await.unwrap();
     assert_eq!(w.store.lock().roles.len(), w.admin.builtin_roles().len());
 }
+
+#[tokio::test]
+async fn a_contact_needs_a_first_or_last_name() {
+    let w = World::start();
+    let err = w
+        .admin
+        .create_contact(
+            &nobody("alice"),
+            exsync_domain::service::ContactInput {
+                email: Some("dana@fabrikam.test".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(fields(err), ["last_name"]);
+    let c = w
+        .admin
+        .create_contact(
+            &nobody("alice"),
+            exsync_domain::service::ContactInput {
+                first_name: Some("Dana".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        w.admin.list_contacts(&nobody("alice"), None).await.unwrap(),
+        vec![c]
+    );
+}
+
+#[tokio::test]
+async fn a_task_is_0_to_100_percent_complete() {
+    let w = World::start();
+    let task = |percent| exsync_domain::service::TaskInput {
+        subject: Some("Call back".into()),
+        percent_complete: Some(percent),
+        ..Default::default()
+    };
+    let err = w
+        .admin
+        .create_task(&nobody("alice"), task(101))
+        .await
+        .unwrap_err();
+    assert_eq!(fields(err), ["percent_complete"]);
+    let t = w
+        .admin
+        .create_task(&nobody("alice"), task(100))
+        .await
+        .unwrap();
+    assert_eq!(t.percent_complete, 100);
+    let err = w
+        .admin
+        .list_tasks(&nobody("bob"), Some(&principal("alice")))
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        DomainError::Forbidden(Privilege::ReadActivities)
+    ));
+}
