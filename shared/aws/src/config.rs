@@ -128,6 +128,27 @@ pub struct Adapters {
     pub jobs: SqsJobQueue,
 }
 
+impl Adapters {
+    /// The domain's ports over these adapters: the one store serves every store port, and
+    /// the time is `clock`'s. What every function (and `exsync serve`) hands the domain's
+    /// services.
+    pub fn ports(
+        self,
+        clock: std::sync::Arc<dyn exsync_domain::ports::Clock>,
+    ) -> exsync_domain::service::Ports {
+        let store = std::sync::Arc::new(self.store);
+        exsync_domain::service::Ports {
+            config: store.clone(),
+            activities: store.clone(),
+            ops: store.clone(),
+            access: store,
+            sealer: std::sync::Arc::new(self.sealer),
+            jobs: std::sync::Arc::new(self.jobs),
+            clock,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
