@@ -3,6 +3,7 @@
 //! - `exsync ews decode FILE`: any EWS or POX Autodiscover response as JSON.
 //! - `exsync ews probe …`: what Test Connection does, step by step, with a diagnosis.
 //! - `exsync ews sync …`: the changes in one folder of a mailbox.
+//! - `exsync serve [--listen ADDR] [--init]`: the admin API on a local listener.
 //!
 //! Results go to stdout; logs (`RUST_LOG`, default `warn`) and errors go to stderr. The
 //! service account's password is read only from the environment variable `--password-env`
@@ -11,6 +12,7 @@
 mod connection;
 mod decode;
 mod probe;
+mod serve;
 mod sync;
 
 use std::io::{IsTerminal as _, Write as _};
@@ -37,6 +39,9 @@ enum Command {
     /// Exchange Web Services tools.
     #[command(subcommand)]
     Ews(EwsCommand),
+    /// Serve the admin API locally (callers named by the X-Exsync-Principal header, from
+    /// loopback only), against the AWS endpoint in AWS_ENDPOINT_URL.
+    Serve(serve::ServeArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -100,6 +105,15 @@ fn main() -> ExitCode {
                     );
                     eprintln!("exsync: check: {}", finding.advice);
                     finding.step.exit_code()
+                }
+            }
+        }),
+        Command::Serve(args) => run_async(async move {
+            match serve::run(&args).await {
+                Ok(()) => 0,
+                Err(e) => {
+                    eprintln!("exsync serve: {}", one_line(&format!("{e:#}")));
+                    EXIT_FAILURE
                 }
             }
         }),

@@ -1,0 +1,124 @@
+//! `exsync serve`: the admin API on a local listener, against the AWS endpoint the SDK's
+//! standard `AWS_ENDPOINT_URL` names (the local moto server in development), with an
+//! in-process poller of the admin-jobs queue that runs each batch through the jobs-worker
+//! Lambda's own handler, so Test & Enable jobs complete locally.
+//!
+//! The caller's identity is the `X-Exsync-Principal` header, trusted only from loopback
+//! peers; `EXSYNC_BOOTSTRAP_ADMIN` names the first administrator.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use clap::Args;
+use exsync_api::{ApiConfig, IdentitySource};
+use exsync_aws::config::{AwsConfig, load_sdk_config};
+use exsync_aws::init::{InitOptions, ensure_resources};
+use exsync_domain::exchange::ExchangeEnvironment;
+use exsync_domain::ports::SystemClock;
+use exsync_domain::service::{Admin, AdminOptions};
+use exsync_ews::transport::ConnectOverrides;
+use exsync_fn_jobs_worker::poll::LocalPoller;
+
+/// `exsync serve` options.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Where to listen. Callers are identified by the X-Exsync-Principal header, which is
+    /// trusted only from loopback peers.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// First create the table, queues and key of the template that are missing on the
+    /// endpoint (their names are then taken from what was created).
+    #[arg(long)]
+    pub init: bool,
+    /// The template `--init` reads (the one definition of exsync's resources).
+    #[arg(long, value_name = "FILE", default_value = "template.yaml")]
+    pub template: PathBuf,
+    /// The stack name `--init` gives the template's resources (their names derive from
+    /// it); `EXSYNC_TABLE` still overrides the table's name.
+    #[arg(long, value_name = "NAME", default_value = InitOptions::LOCAL_STACK)]
+    pub stack: String,
+    /// Extra CA certificate(s) to trust for every profile's Exchange, PEM (an on-premises
+    /// CA, or the simulator's).
+    #[arg(long, value_name = "PEM")]
+    pub ca_file: Option<PathBuf>,
+    /// Connect to ADDR for HOST:PORT instead of asking DNS, like curl's --resolve; ADDR may
+    /// carry its own port (HOST:PORT:IP:PORT). Repeatable.
+    #[arg(long, value_name = "HOST:PORT:ADDR")]
+    pub resolve: Vec<String>,
+}
+
+/// Runs the server until Ctrl-C.
+pub async fn run(args: &ServeArgs) -> anyhow::Result<()> {
+    let aws = if args.init {
+        let sdk = load_sdk_config().await?;
+        let mut options = InitOptions::local_from_env();
+        options.stack_name = args.stack.clone();
+        let provisioned = ensure_resources(&sdk, &args.template, &options)
+            .await
+            .with_context(|| format!("--init from {}", args.template.display()))?;
+        let names = provisioned.names()?;
+        if !provisioned.created.is_empty() {
+            println!("exsync serve: created {}", provisioned.created.join(", "));
+        }
+        AwsConfig { sdk, names }
+    } else {
+        AwsConfig::from_env().await?
+    };
+    let mut exchange = ExchangeEnvironment::default();
+    if let Some(path) = &args.ca_file {
+        let pem = std::fs::read(path)
+            .with_context(|| format!("cannot read --ca-file {}", path.display()))?;
+        exchange.extra_ca_pem = Some(pem);
+    }
+    let mut overrides = ConnectOverrides::new();
+    for spec in &args.resolve {
+        overrides
+            .insert_spec(spec)
+            .with_context(|| format!("--resolve {spec}"))?;
+    }
+    exchange.connect_overrides = overrides;
+
+    let ports = aws.adapters().ports(Arc::new(SystemClock));
+    let bootstrap_admin = exsync_api::bootstrap_admin_from_env();
+    let admin = Admin::new(
+        ports,
+        exchange,
+        AdminOptions {
+            bootstrap_admin: bootstrap_admin.clone(),
+            ..AdminOptions::default()
+        },
+    );
+    if let Some(principal) = &bootstrap_admin {
+        exsync_api::bootstrap(&admin, principal)
+            .await
+            .context("assigning the bootstrap administrator")?;
+    }
+
+    let poller = LocalPoller::new(
+        admin.clone(),
+        aws_sdk_sqs::Client::new(&aws.sdk),
+        aws.names.jobs_queue_url.clone(),
+    );
+    let polling = tokio::spawn(async move { poller.run().await });
+
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let addr = listener.local_addr()?;
+    if !addr.ip().is_loopback() {
+        tracing::warn!(%addr, "listening beyond loopback: callers from other hosts are refused (401)");
+    }
+    println!(
+        "exsync serve: listening on http://{addr} (table {})",
+        aws.names.table
+    );
+    let router = exsync_api::router(ApiConfig::new(admin, IdentitySource::LocalHeader));
+    let served = exsync_api::local::serve(listener, router, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await;
+    polling.abort();
+    served.context("the listener failed")
+}
