@@ -14,6 +14,8 @@
 //! No rule of the product lives here: the adapters store and fetch, and turn AWS failures
 //! into `DomainError`s that keep their source.
 
+#![warn(missing_docs)]
+
 pub mod config;
 mod cursor;
 pub mod dynamo;
