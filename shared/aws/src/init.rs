@@ -189,15 +189,37 @@ where
     }
 }
 
-/// Creates what is missing of `template` on the endpoint `sdk` points at (the SDK reads
-/// `AWS_ENDPOINT_URL`), and answers with every table, queue and key of the template.
+/// The repository's `template.yaml`, compiled in, so a binary run from any directory
+/// (`exsync serve --init`) creates exactly what the template it was built with defines.
+pub const EMBEDDED_TEMPLATE: &str = include_str!("../../../template.yaml");
+
+/// Creates what is missing of the template file at `template` on the endpoint `sdk` points
+/// at (the SDK reads `AWS_ENDPOINT_URL`), and answers with every table, queue and key of
+/// the template.
 #[tracing::instrument(skip(sdk, opts), fields(template = %template.display(), stack = %opts.stack_name))]
 pub async fn ensure_resources(
     sdk: &SdkConfig,
     template: &Path,
     opts: &InitOptions,
 ) -> Result<Provisioned, InitError> {
-    let t = Template::from_path(template)?;
+    ensure_template_resources(sdk, &Template::from_path(template)?, opts).await
+}
+
+/// [`ensure_resources`] with the [`EMBEDDED_TEMPLATE`].
+pub async fn ensure_embedded_resources(
+    sdk: &SdkConfig,
+    opts: &InitOptions,
+) -> Result<Provisioned, InitError> {
+    ensure_template_resources(sdk, &Template::parse(EMBEDDED_TEMPLATE)?, opts).await
+}
+
+/// [`ensure_resources`] with a parsed template.
+#[tracing::instrument(skip_all, fields(stack = %opts.stack_name))]
+pub async fn ensure_template_resources(
+    sdk: &SdkConfig,
+    t: &Template,
+    opts: &InitOptions,
+) -> Result<Provisioned, InitError> {
     let mut resolver = Resolver::default();
     resolver
         .refs

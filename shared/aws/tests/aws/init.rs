@@ -322,3 +322,21 @@ fn the_template_holds_every_resource_exsync_relies_on() {
     let key = t.key(logical_ids::KEY_ALIAS).unwrap();
     assert!(key.enable_key_rotation);
 }
+
+#[tokio::test]
+async fn the_embedded_template_is_the_repositorys_and_creates_the_same_resources() {
+    assert_eq!(
+        exsync_aws::init::EMBEDDED_TEMPLATE,
+        std::fs::read_to_string(template_path()).unwrap()
+    );
+    let sdk = sdk().await;
+    let opts = InitOptions::new(unique_stack());
+    let from_file = ensure_resources(&sdk, &template_path(), &opts)
+        .await
+        .unwrap();
+    let embedded = exsync_aws::init::ensure_embedded_resources(&sdk, &opts)
+        .await
+        .unwrap();
+    assert!(embedded.created.is_empty());
+    assert_eq!(embedded.names().unwrap(), from_file.names().unwrap());
+}
