@@ -14,7 +14,7 @@ use anyhow::Context as _;
 use clap::Args;
 use exsync_api::{ApiConfig, IdentitySource};
 use exsync_aws::config::{AwsConfig, load_sdk_config};
-use exsync_aws::init::{InitOptions, ensure_resources};
+use exsync_aws::init::{InitOptions, ensure_embedded_resources, ensure_resources};
 use exsync_domain::exchange::ExchangeEnvironment;
 use exsync_domain::ports::SystemClock;
 use exsync_domain::service::{Admin, AdminOptions};
@@ -32,9 +32,10 @@ pub struct ServeArgs {
     /// endpoint (their names are then taken from what was created).
     #[arg(long)]
     pub init: bool,
-    /// The template `--init` reads (the one definition of exsync's resources).
-    #[arg(long, value_name = "FILE", default_value = "template.yaml")]
-    pub template: PathBuf,
+    /// The template `--init` reads (default: the repository's template.yaml, compiled into
+    /// this binary; either way the one definition of exsync's resources).
+    #[arg(long, value_name = "FILE")]
+    pub template: Option<PathBuf>,
     /// The stack name `--init` gives the template's resources (their names derive from
     /// it); `EXSYNC_TABLE` still overrides the table's name.
     #[arg(long, value_name = "NAME", default_value = InitOptions::LOCAL_STACK)]
@@ -55,9 +56,14 @@ pub async fn run(args: &ServeArgs) -> anyhow::Result<()> {
         let sdk = load_sdk_config().await?;
         let mut options = InitOptions::local_from_env();
         options.stack_name = args.stack.clone();
-        let provisioned = ensure_resources(&sdk, &args.template, &options)
-            .await
-            .with_context(|| format!("--init from {}", args.template.display()))?;
+        let provisioned = match &args.template {
+            Some(path) => ensure_resources(&sdk, path, &options)
+                .await
+                .with_context(|| format!("--init from {}", path.display()))?,
+            None => ensure_embedded_resources(&sdk, &options)
+                .await
+                .context("--init from the built-in template.yaml")?,
+        };
         let names = provisioned.names()?;
         if !provisioned.created.is_empty() {
             println!("exsync serve: created {}", provisioned.created.join(", "));

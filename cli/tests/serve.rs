@@ -25,7 +25,6 @@ fn serve(label: &str) -> Served {
         std::env::var_os("AWS_ENDPOINT_URL").is_some(),
         "AWS_ENDPOINT_URL is not set: run the tests under scripts/with-moto.sh"
     );
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let unique = format!("cli-{label}-{}", std::process::id());
     let mut child = Command::new(env!("CARGO_BIN_EXE_exsync"))
         .args([
@@ -36,8 +35,8 @@ fn serve(label: &str) -> Served {
             "--stack",
             &unique,
         ])
-        .arg("--template")
-        .arg(root.join("template.yaml"))
+        // From a directory without template.yaml: the built-in template is used.
+        .current_dir(std::env::temp_dir())
         .env_remove("EXSYNC_TABLE")
         .env("EXSYNC_BOOTSTRAP_ADMIN", "admin")
         .stdout(Stdio::piped())
