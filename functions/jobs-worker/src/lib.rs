@@ -10,6 +10,8 @@
 //! The admin-jobs Lambda calls [`handle_batch`] for each event; `exsync serve` calls the
 //! same function for each batch its local poller receives.
 
+#![warn(missing_docs)]
+
 pub mod poll;
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};

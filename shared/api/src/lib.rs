@@ -9,6 +9,8 @@
 //! map its answer to a status ([`error`]). The OpenAPI document at `/openapi.json`
 //! ([`openapi`]) lists every route; a test keeps the two in step.
 
+#![warn(missing_docs)]
+
 pub mod bootstrap;
 pub mod error;
 pub mod extract;
