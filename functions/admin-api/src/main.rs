@@ -4,6 +4,7 @@
 //! `EXSYNC_IDENTITY` says), never from a header.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use exsync_api::{ApiConfig, IdentitySource};
 use exsync_aws::config::AwsConfig;
@@ -23,7 +24,14 @@ async fn main() -> Result<(), Error> {
         bootstrap_admin: bootstrap_admin.clone(),
         ..AdminOptions::default()
     };
-    let admin = Admin::new(ports, ExchangeEnvironment::default(), options);
+    // Test Connection and inline Test & Enable run inside the request, and API Gateway
+    // answers 504 after 29 s (the function's timeout in template.yaml): keep every Exchange
+    // interaction well inside that, so the admin gets the diagnosis, not a gateway timeout.
+    let exchange = ExchangeEnvironment {
+        budget: Duration::from_secs(25),
+        ..ExchangeEnvironment::default()
+    };
+    let admin = Admin::new(ports, exchange, options);
     if let Some(principal) = &bootstrap_admin {
         // Not fatal: the bootstrap administrator holds every privilege through the options
         // anyway; the next cold start tries again.
