@@ -3,9 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{
-    Admin, BatchItem, CONFLICT_RETRIES, PageRequest, field_error, mailbox_ids, required_version,
-};
+use super::{Admin, BatchItem, PageRequest, field_error, mailbox_ids, required_version};
 use crate::error::DomainError;
 use crate::exchange::mailbox_secret_context;
 use crate::ids::MailboxId;
@@ -406,29 +404,14 @@ impl Admin {
     pub(crate) async fn modify_mailbox(
         &self,
         id: &MailboxId,
-        mut change: impl FnMut(&mut Mailbox) -> bool,
+        change: impl FnMut(&mut Mailbox) -> bool,
     ) -> Result<Mailbox, DomainError> {
-        let mut last = None;
-        for _ in 0..CONFLICT_RETRIES {
-            let current = self.load_mailbox(id).await?;
-            let mut next = current.clone();
-            if !change(&mut next) {
-                return Ok(current);
-            }
-            next.version = current.version + 1;
-            match self
-                .ports
-                .config
-                .update_mailbox(&next, current.version)
-                .await
-            {
-                Ok(()) => return Ok(next),
-                Err(e @ DomainError::VersionConflict { .. }) => last = Some(e),
-                Err(e) => return Err(e),
-            }
-        }
-        Err(last.unwrap_or(DomainError::Conflict(format!(
-            "the mailbox {id} kept changing"
-        ))))
+        self.modify_versioned(
+            || self.load_mailbox(id),
+            |config, next, expected| config.update_mailbox(next, expected),
+            change,
+            || DomainError::Conflict(format!("the mailbox {id} kept changing")),
+        )
+        .await
     }
 }

@@ -267,6 +267,83 @@ pub(crate) fn mailbox_ids(ids: &[String], max: usize) -> Result<Vec<MailboxId>, 
 /// How often a read-modify-write is tried when someone else wrote in between.
 const CONFLICT_RETRIES: usize = 5;
 
+/// A stored record written with optimistic concurrency: each write names the version it
+/// replaces, so [`modify_versioned`] can tell a lost race from any other failure.
+pub(crate) trait Versioned: Clone {
+    /// The version this copy was read at (or is to be written as).
+    fn version(&self) -> u64;
+    /// Sets the version the next write stores.
+    fn set_version(&mut self, version: u64);
+}
+
+impl Versioned for crate::profile::Profile {
+    fn version(&self) -> u64 {
+        self.version
+    }
+    fn set_version(&mut self, version: u64) {
+        self.version = version;
+    }
+}
+
+impl Versioned for crate::mailbox::Mailbox {
+    fn version(&self) -> u64 {
+        self.version
+    }
+    fn set_version(&mut self, version: u64) {
+        self.version = version;
+    }
+}
+
+impl Versioned for crate::org::OrgSettings {
+    fn version(&self) -> u64 {
+        self.version
+    }
+    fn set_version(&mut self, version: u64) {
+        self.version = version;
+    }
+}
+
+/// A store's write of one record, as the [`ConfigStore`] methods return it: boxed and
+/// `Send`, so [`modify_versioned`] can take it as a plain closure and the API's handlers
+/// stay `Send`.
+pub(crate) type VersionedWrite<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), DomainError>> + Send + 'a>>;
+
+impl Admin {
+    /// Reads with `load`, changes (when `change` says so) and writes with `write` (given
+    /// the config store and the version read), again if someone else wrote in between.
+    /// After [`CONFLICT_RETRIES`] lost races the last conflict is the error
+    /// (`kept_changing` only if there was none), so the caller sees a 409 rather than a
+    /// change silently dropped.
+    pub(crate) async fn modify_versioned<T, Load>(
+        &self,
+        load: impl Fn() -> Load,
+        write: impl for<'a> Fn(&'a dyn ConfigStore, &'a T, u64) -> VersionedWrite<'a>,
+        mut change: impl FnMut(&mut T) -> bool,
+        kept_changing: impl FnOnce() -> DomainError,
+    ) -> Result<T, DomainError>
+    where
+        T: Versioned,
+        Load: std::future::Future<Output = Result<T, DomainError>>,
+    {
+        let mut last = None;
+        for _ in 0..CONFLICT_RETRIES {
+            let current = load().await?;
+            let mut next = current.clone();
+            if !change(&mut next) {
+                return Ok(current);
+            }
+            next.set_version(current.version() + 1);
+            match write(self.ports.config.as_ref(), &next, current.version()).await {
+                Ok(()) => return Ok(next),
+                Err(e @ DomainError::VersionConflict { .. }) => last = Some(e),
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last.unwrap_or_else(kept_changing))
+    }
+}
+
 /// The caller's principal, or a 403 naming `privilege` for an anonymous caller.
 pub(crate) fn caller(
     grants: &Grants,

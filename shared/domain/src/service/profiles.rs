@@ -1,6 +1,6 @@
 //! Email server profiles: create, read, update, delete, set as default, Test Connection.
 
-use super::{Admin, CONFLICT_RETRIES, PageRequest, field_error, required_version};
+use super::{Admin, PageRequest, field_error, required_version};
 use crate::error::DomainError;
 use crate::exchange::{profile_credentials, profile_secret_context};
 use crate::ids::{EmailAddress, ProfileId};
@@ -282,30 +282,15 @@ impl Admin {
     pub(crate) async fn modify_profile(
         &self,
         id: &ProfileId,
-        mut change: impl FnMut(&mut Profile) -> bool,
+        change: impl FnMut(&mut Profile) -> bool,
     ) -> Result<Profile, DomainError> {
-        let mut last = None;
-        for _ in 0..CONFLICT_RETRIES {
-            let current = self.load_profile(id).await?;
-            let mut next = current.clone();
-            if !change(&mut next) {
-                return Ok(current);
-            }
-            next.version = current.version + 1;
-            match self
-                .ports
-                .config
-                .update_profile(&next, current.version)
-                .await
-            {
-                Ok(()) => return Ok(next),
-                Err(e @ DomainError::VersionConflict { .. }) => last = Some(e),
-                Err(e) => return Err(e),
-            }
-        }
-        Err(last.unwrap_or(DomainError::Conflict(format!(
-            "the profile {id} kept changing"
-        ))))
+        self.modify_versioned(
+            || self.load_profile(id),
+            |config, next, expected| config.update_profile(next, expected),
+            change,
+            || DomainError::Conflict(format!("the profile {id} kept changing")),
+        )
+        .await
     }
 
     /// Mailboxes on a profile (only active ones when `active` says so), counted page by

@@ -1,6 +1,6 @@
 //! Organisation email settings.
 
-use super::{Admin, CONFLICT_RETRIES, field_error, required_version};
+use super::{Admin, field_error, required_version};
 use crate::error::DomainError;
 use crate::org::{OrgSettings, OrgSettingsInput};
 use crate::privilege::{Grants, Privilege, authorize};
@@ -52,24 +52,14 @@ impl Admin {
     /// else wrote in between.
     pub(crate) async fn modify_settings(
         &self,
-        mut change: impl FnMut(&mut OrgSettings) -> bool,
+        change: impl FnMut(&mut OrgSettings) -> bool,
     ) -> Result<OrgSettings, DomainError> {
-        let mut last = None;
-        for _ in 0..CONFLICT_RETRIES {
-            let current = self.ports.config.get_settings().await?;
-            let mut next = current.clone();
-            if !change(&mut next) {
-                return Ok(current);
-            }
-            next.version = current.version + 1;
-            match self.ports.config.put_settings(&next, current.version).await {
-                Ok(()) => return Ok(next),
-                Err(e @ DomainError::VersionConflict { .. }) => last = Some(e),
-                Err(e) => return Err(e),
-            }
-        }
-        Err(last.unwrap_or(DomainError::Conflict(
-            "the org settings kept changing".into(),
-        )))
+        self.modify_versioned(
+            || self.ports.config.get_settings(),
+            |config, next, expected| config.put_settings(next, expected),
+            change,
+            || DomainError::Conflict("the org settings kept changing".into()),
+        )
+        .await
     }
 }
