@@ -13,6 +13,8 @@
 //! - [`diagnosis`]: the one mapping from an EWS failure to a failing step and advice.
 //! - [`test_connection`] and [`test_enable`]: what those two admin actions check.
 //! - [`service`]: [`service::Admin`], what the admin API and the jobs worker call.
+//! - [`schedule`]: when a mailbox is polled (the adaptive interval, the due workloads,
+//!   the poll group); [`sync`]: poll jobs and the scheduler's tick.
 
 #![warn(missing_docs)]
 
@@ -29,7 +31,9 @@ pub mod ports;
 pub mod privilege;
 pub mod profile;
 pub mod record;
+pub mod schedule;
 pub mod service;
+pub mod sync;
 pub mod test_connection;
 pub mod test_enable;
 pub mod validation;

@@ -119,9 +119,19 @@ pub struct WorkloadState {
 /// The scheduler's and sync worker's state for a mailbox (filled by the sync engine).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct SchedulerState {
-    /// Polling interval in minutes currently used to place the mailbox on slots.
+    /// Polling interval in minutes currently used to place the mailbox on slots; `None`
+    /// while the mailbox is not schedulable (it is then on no slot). Set by
+    /// [`crate::schedule::refresh_schedule`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interval_minutes: Option<u32>,
+    /// The workloads the scheduler polls the mailbox for (projected on the due index, so
+    /// the scheduler needs no mailbox read). Set by [`crate::schedule::refresh_schedule`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub due_workloads: Vec<Workload>,
+    /// The SQS message group of its poll jobs ([`crate::schedule::poll_group`]), while
+    /// schedulable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub poll_group: Option<String>,
     /// Not polled before this (back-off, throttling, transient errors).
     #[serde(
         default,

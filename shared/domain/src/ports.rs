@@ -8,11 +8,12 @@ use crate::ids::{
     ActivityId, AlertId, EmailAddress, JobId, MailboxId, Principal, ProfileId, RecordId,
 };
 use crate::job::Job;
-use crate::mailbox::{Approval, Mailbox, WorkloadStatus};
+use crate::mailbox::{Approval, Mailbox, Workload, WorkloadStatus};
 use crate::org::OrgSettings;
 use crate::privilege::Role;
 use crate::profile::{Profile, SealedSecret};
 use crate::record::{EmailEnabledRecord, RecordKind};
+use crate::sync::job::PollJob;
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
@@ -221,6 +222,69 @@ pub trait SecretSealer: Send + Sync {
 pub trait JobQueue: Send + Sync {
     /// Enqueues a job for the jobs worker.
     async fn enqueue_job(&self, job: &JobId) -> Result<(), DomainError>;
+}
+
+/// One poll job that could not be enqueued.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnqueueFailure {
+    /// The job's mailbox.
+    pub mailbox_id: MailboxId,
+    /// The queue's error code (e.g. `InternalError`, `InvalidParameterValue`).
+    pub code: String,
+    /// The queue's message (no secrets: poll jobs carry none).
+    pub message: String,
+}
+
+/// What enqueueing poll jobs did: every job is either enqueued or failed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EnqueueReport {
+    /// Jobs the queue accepted (a duplicate the FIFO queue drops counts as accepted: the
+    /// queue answers the same).
+    pub enqueued: usize,
+    /// Jobs still refused after the retries.
+    pub failed: Vec<EnqueueFailure>,
+}
+
+/// The poll queue: SQS FIFO, deduplicated by [`PollJob::dedup_id`], grouped by the group
+/// given with each job ([`crate::schedule::poll_group`]).
+#[async_trait]
+pub trait PollQueue: Send + Sync {
+    /// Enqueues poll jobs, each with its message group, retrying what the queue refuses
+    /// for a transient reason. Per-job failures are in the report; `Err` only when
+    /// nothing could be attempted.
+    async fn enqueue_polls(&self, jobs: &[(PollJob, String)])
+    -> Result<EnqueueReport, DomainError>;
+}
+
+/// A mailbox's entry on the due index: what the scheduler needs to build its poll job,
+/// without reading the mailbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DueEntry {
+    /// The mailbox.
+    pub mailbox_id: MailboxId,
+    /// Its profile (the scheduler checks the profile's state and circuit each tick).
+    pub profile_id: Option<ProfileId>,
+    /// The workloads due ([`crate::schedule::due_workloads`] when it was written).
+    pub workloads: Vec<Workload>,
+    /// Not polled before this.
+    pub postponed_until: Option<OffsetDateTime>,
+    /// The poll group when it was written.
+    pub poll_group: Option<String>,
+}
+
+/// The due index: schedulable mailboxes by time slot (`docs/data-model.md`, "Scheduling
+/// without a write per poll").
+#[async_trait]
+pub trait DueIndex: Send + Sync {
+    /// One page of the mailboxes in slot `(interval, phase, shard)`; `next` is the
+    /// previous page's token.
+    async fn due_mailboxes(
+        &self,
+        interval: u32,
+        phase: u32,
+        shard: u32,
+        next: Option<String>,
+    ) -> Result<Page<DueEntry>, DomainError>;
 }
 
 /// What tracking an incoming email once per Internet Message-ID did.

@@ -1,0 +1,5 @@
+//! The sync engine's domain side: what a poll job is ([`job`]), and the scheduler's tick
+//! ([`scheduler`]) that turns the due index into poll jobs.
+
+pub mod job;
+pub mod scheduler;
