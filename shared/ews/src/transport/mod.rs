@@ -482,18 +482,12 @@ impl HttpTransport {
         let mut handshake = NtlmHandshake::new(&creds.user, &creds.password).map_err(ntlm_error)?;
         let type1 = handshake.negotiate().map_err(ntlm_error)?;
         let second = self
-            .round_trip_once(
+            .handshake_leg(
                 conn,
                 prepared.build(Some(ntlm_header(scheme, &type1)), false),
-                false,
                 target,
             )
-            .await
-            .map_err(|f| match f {
-                // The connection was new a moment ago; no point in retrying.
-                Failure::Retry(e) => Failure::Fatal(e),
-                fatal => fatal,
-            })?;
+            .await?;
         let challenge = (second.status == StatusCode::UNAUTHORIZED)
             .then(|| ntlm::challenge(&second.headers, scheme))
             .flatten()
@@ -505,17 +499,12 @@ impl HttpTransport {
         // Leg 3: Type 3 with the real body.
         let type3 = handshake.authenticate(&challenge).map_err(ntlm_error)?;
         let third = self
-            .round_trip_once(
+            .handshake_leg(
                 conn,
                 prepared.build(Some(ntlm_header(scheme, &type3)), true),
-                false,
                 target,
             )
-            .await
-            .map_err(|f| match f {
-                Failure::Retry(e) => Failure::Fatal(e),
-                fatal => fatal,
-            })?;
+            .await?;
         if third.status == StatusCode::UNAUTHORIZED {
             return Err(Failure::Fatal(
                 self.unauthorized(target, UnauthorizedReason::CredentialsRejected),
@@ -529,6 +518,22 @@ impl HttpTransport {
     /// One round trip. On a pooled connection, a failure before the request was written is
     /// worth a retry; so is a [`Replayable`] request that got no answer at all (the server
     /// had closed the idle connection). Anything else is final.
+    /// Sends NTLM leg 2 or 3 on the connection leg 1 used. A failure is final: the
+    /// connection was new a moment ago, so there is no point in retrying.
+    async fn handshake_leg(
+        &self,
+        conn: &mut Conn,
+        request: Request<Full<Bytes>>,
+        target: &Target,
+    ) -> Result<Exchange, Failure> {
+        self.round_trip_once(conn, request, false, target)
+            .await
+            .map_err(|f| match f {
+                Failure::Retry(e) => Failure::Fatal(e),
+                fatal => fatal,
+            })
+    }
+
     async fn round_trip_once(
         &self,
         conn: &mut Conn,
