@@ -309,12 +309,11 @@ impl ActivityStore for DynamoStore {
     }
 
     async fn get_appointment(&self, id: &ActivityId) -> Result<Option<Appointment>, DomainError> {
-        self.get(&keys::act(ActKind::Appointment, id)).await
+        self.get_act(id).await
     }
 
     async fn delete_appointment(&self, id: &ActivityId) -> Result<(), DomainError> {
-        let key = keys::act(ActKind::Appointment, id);
-        self.delete_existing(&key, "appointment", id.as_str()).await
+        self.delete_act::<Appointment>(id).await
     }
 
     async fn list_appointments(&self, owner: &Principal) -> Result<Vec<Appointment>, DomainError> {
@@ -330,12 +329,11 @@ impl ActivityStore for DynamoStore {
     }
 
     async fn get_contact(&self, id: &ActivityId) -> Result<Option<ContactActivity>, DomainError> {
-        self.get(&keys::act(ActKind::Contact, id)).await
+        self.get_act(id).await
     }
 
     async fn delete_contact(&self, id: &ActivityId) -> Result<(), DomainError> {
-        let key = keys::act(ActKind::Contact, id);
-        self.delete_existing(&key, "contact", id.as_str()).await
+        self.delete_act::<ContactActivity>(id).await
     }
 
     async fn list_contacts(&self, owner: &Principal) -> Result<Vec<ContactActivity>, DomainError> {
@@ -351,12 +349,11 @@ impl ActivityStore for DynamoStore {
     }
 
     async fn get_task(&self, id: &ActivityId) -> Result<Option<TaskActivity>, DomainError> {
-        self.get(&keys::act(ActKind::Task, id)).await
+        self.get_act(id).await
     }
 
     async fn delete_task(&self, id: &ActivityId) -> Result<(), DomainError> {
-        let key = keys::act(ActKind::Task, id);
-        self.delete_existing(&key, "task", id.as_str()).await
+        self.delete_act::<TaskActivity>(id).await
     }
 
     async fn list_tasks(&self, owner: &Principal) -> Result<Vec<TaskActivity>, DomainError> {
@@ -586,6 +583,18 @@ impl DynamoStore {
                     .await
             }
         }
+    }
+
+    /// One record of a kind, if it exists.
+    async fn get_act<T: ActRecord>(&self, id: &ActivityId) -> Result<Option<T>, DomainError> {
+        self.get(&keys::act(T::KIND, id)).await
+    }
+
+    /// Deletes one record of a kind (a missing one is a 404 naming the kind).
+    async fn delete_act<T: ActRecord>(&self, id: &ActivityId) -> Result<(), DomainError> {
+        let key = keys::act(T::KIND, id);
+        self.delete_existing(&key, T::KIND.as_str(), id.as_str())
+            .await
     }
 
     /// An owner's records of one kind, most recently modified first.
