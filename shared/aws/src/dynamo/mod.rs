@@ -14,6 +14,7 @@ use crate::cursor::{self, KeyMap};
 use crate::error::{AwsError, invalid, is_condition_failure, store};
 use crate::keys::{self, Index, IndexEntry, Key};
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 use exsync_domain::DomainError;
 use exsync_domain::ports::{Clock, SystemClock};
@@ -143,13 +144,7 @@ impl DynamoStore {
             .expression_attribute_values(":expected", number(expected))
             .send()
             .await;
-        match r {
-            Ok(_) => Ok(()),
-            Err(e) if is_condition_failure(&e) => {
-                Err(self.why_condition_failed(key, kind, id, expected).await)
-            }
-            Err(e) => Err(store(aws_sdk_dynamodb::Error::from(e))),
-        }
+        self.versioned_outcome(r, key, kind, id, expected).await
     }
 
     /// Deletes an item if its stored version is `expected`.
@@ -170,13 +165,7 @@ impl DynamoStore {
             .expression_attribute_values(":expected", number(expected))
             .send()
             .await;
-        match r {
-            Ok(_) => Ok(()),
-            Err(e) if is_condition_failure(&e) => {
-                Err(self.why_condition_failed(key, kind, id, expected).await)
-            }
-            Err(e) => Err(store(aws_sdk_dynamodb::Error::from(e))),
-        }
+        self.versioned_outcome(r, key, kind, id, expected).await
     }
 
     /// Deletes an item that must exist (404 otherwise).
@@ -198,6 +187,30 @@ impl DynamoStore {
         match r {
             Ok(_) => Ok(()),
             Err(e) if is_condition_failure(&e) => Err(not_found(kind, id)),
+            Err(e) => Err(store(aws_sdk_dynamodb::Error::from(e))),
+        }
+    }
+
+    /// The domain's answer to a write made under the version condition (`#v = :expected`):
+    /// a failed condition is a 404 or a 409 ([`Self::why_condition_failed`]), any other
+    /// failure the store's.
+    async fn versioned_outcome<T, E, R>(
+        &self,
+        r: Result<T, SdkError<E, R>>,
+        key: &Key,
+        kind: &'static str,
+        id: &str,
+        expected: u64,
+    ) -> Result<(), DomainError>
+    where
+        E: ProvideErrorMetadata,
+        aws_sdk_dynamodb::Error: From<SdkError<E, R>>,
+    {
+        match r {
+            Ok(_) => Ok(()),
+            Err(e) if is_condition_failure(&e) => {
+                Err(self.why_condition_failed(key, kind, id, expected).await)
+            }
             Err(e) => Err(store(aws_sdk_dynamodb::Error::from(e))),
         }
     }
