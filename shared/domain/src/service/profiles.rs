@@ -154,16 +154,7 @@ impl Admin {
         }
         self.ports.config.delete_profile(id, expected).await?;
         tracing::info!(profile_id = %id, "profile deleted");
-        self.modify_settings(|s| {
-            if s.default_profile.as_ref() == Some(id) {
-                s.default_profile = None;
-                true
-            } else {
-                false
-            }
-        })
-        .await?;
-        Ok(())
+        self.unname_default(id).await
     }
 
     /// Makes a profile the org's default for new mailboxes (write_profiles and
@@ -337,6 +328,12 @@ impl Admin {
 
     /// Clears the org's default profile when it is `id`.
     pub(crate) async fn clear_default(&self, id: &ProfileId) -> Result<(), DomainError> {
+        self.unname_default(id).await?;
+        self.sync_default_flags(Some(id), None).await
+    }
+
+    /// Makes the org settings name no default profile, if they name `id`.
+    async fn unname_default(&self, id: &ProfileId) -> Result<(), DomainError> {
         self.modify_settings(|s| {
             if s.default_profile.as_ref() == Some(id) {
                 s.default_profile = None;
@@ -345,8 +342,8 @@ impl Admin {
                 false
             }
         })
-        .await?;
-        self.sync_default_flags(Some(id), None).await
+        .await
+        .map(drop)
     }
 
     /// Keeps the profiles' default flags in step with the org settings.
