@@ -125,13 +125,29 @@ pub(crate) async fn serve_https(
     listener: TcpListener,
     acceptor: TlsAcceptor,
     shared: Arc<Shared>,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
 ) {
+    accept_until_shutdown(listener, shutdown, |tcp, peer| {
+        https_connection(tcp, peer, acceptor.clone(), shared.clone())
+    })
+    .await;
+}
+
+/// Accepts connections until `shutdown` changes, each served on its own task by `serve`.
+/// A failed accept (out of file descriptors…) is logged and retried after a short pause
+/// rather than ending the server.
+async fn accept_until_shutdown<F>(
+    listener: TcpListener,
+    mut shutdown: watch::Receiver<bool>,
+    mut serve: impl FnMut(tokio::net::TcpStream, SocketAddr) -> F,
+) where
+    F: Future<Output = ()> + Send + 'static,
+{
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((tcp, peer)) => {
-                    tokio::spawn(https_connection(tcp, peer, acceptor.clone(), shared.clone()));
+                    tokio::spawn(serve(tcp, peer));
                 }
                 Err(e) => {
                     warn!(error = %e, "accept failed");
@@ -596,39 +612,31 @@ fn autodiscover_route(
 pub(crate) async fn serve_http(
     listener: TcpListener,
     shared: Arc<Shared>,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
 ) {
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((tcp, peer)) => {
-                    let shared = shared.clone();
-                    tokio::spawn(async move {
-                        if let Err(e) = tcp.set_nodelay(true) {
-                            debug!(error = %e, "cannot set TCP_NODELAY");
-                        }
-                        let service = service_fn(move |req: Request<Incoming>| {
-                            let shared = shared.clone();
-                            async move { Ok::<_, Infallible>(redirect_probe(&shared, req).await) }
-                        });
-                        let result = http1::Builder::new()
-                            .keep_alive(true)
-                            .timer(TokioTimer::new())
-                            .header_read_timeout(IDLE_TIMEOUT)
-                            .serve_connection(TokioIo::new(tcp), service)
-                            .await;
-                        if let Err(e) = result {
-                            debug!(%peer, error = %e, "probe connection ended with an error");
-                        }
-                    });
-                }
-                Err(e) => {
-                    warn!(error = %e, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                }
-            },
-            _ = shutdown.changed() => break,
-        }
+    accept_until_shutdown(listener, shutdown, |tcp, peer| {
+        probe_connection(tcp, peer, shared.clone())
+    })
+    .await;
+}
+
+/// Serves one plain-HTTP connection: only the redirect probe is answered.
+async fn probe_connection(tcp: tokio::net::TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
+    if let Err(e) = tcp.set_nodelay(true) {
+        debug!(error = %e, "cannot set TCP_NODELAY");
+    }
+    let service = service_fn(move |req: Request<Incoming>| {
+        let shared = shared.clone();
+        async move { Ok::<_, Infallible>(redirect_probe(&shared, req).await) }
+    });
+    let result = http1::Builder::new()
+        .keep_alive(true)
+        .timer(TokioTimer::new())
+        .header_read_timeout(IDLE_TIMEOUT)
+        .serve_connection(TokioIo::new(tcp), service)
+        .await;
+    if let Err(e) = result {
+        debug!(%peer, error = %e, "probe connection ended with an error");
     }
 }
 
