@@ -17,6 +17,7 @@ pub mod poll;
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use exsync_aws::sqs::JobMessage;
 use exsync_domain::DomainError;
+use exsync_domain::error::error_chain;
 use exsync_domain::job::Job;
 use exsync_domain::service::Admin;
 use tracing::Instrument as _;
@@ -94,16 +95,4 @@ async fn handle_record(admin: &Admin, record: SqsMessage) -> Result<(), String> 
     }
     .instrument(span)
     .await
-}
-
-/// An error and its causes on one line, for the log.
-pub(crate) fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

@@ -1,11 +1,13 @@
 //! How failures become HTTP answers. Every error body is JSON with an `error` text; a 400
 //! also lists each bad field, a 403 names the missing privilege. Only real server failures
-//! are 5xx, and their body says nothing about the internals (the cause is logged instead).
+//! are 5xx, and their body says nothing about the internals (the cause
+//! is logged instead).
 
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use exsync_domain::DomainError;
+use exsync_domain::error::error_chain;
 use exsync_domain::privilege::Privilege;
 use exsync_domain::validation::{FieldError, ValidationErrors};
 use serde::Serialize;
@@ -136,7 +138,7 @@ impl IntoResponse for ApiError {
                 privilege: Some(p),
             },
             ApiError::Internal(source) => {
-                tracing::error!(error = %chain(source.as_ref()), "request failed on the server side");
+                tracing::error!(error = %error_chain(source.as_ref()), "request failed on the server side");
                 ErrorBody {
                     error: "internal error".into(),
                     fields: Vec::new(),
@@ -151,19 +153,6 @@ impl IntoResponse for ApiError {
         };
         (status, Json(body)).into_response()
     }
-}
-
-/// An error and its causes on one line, for the log (SDK and store errors carry no
-/// secrets; passwords never reach an error).
-fn chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 
 use crate::dynamo::DynamoStore;
 use crate::kms::KmsSealer;
+use crate::poll_queue::SqsPollQueue;
 use crate::sqs::SqsJobQueue;
 use aws_config::{BehaviorVersion, SdkConfig};
 
@@ -113,6 +114,7 @@ impl AwsConfig {
             store: DynamoStore::from_sdk_config(&self.sdk, &self.names.table),
             sealer: KmsSealer::from_sdk_config(&self.sdk, &self.names.kms_key_id),
             jobs: SqsJobQueue::from_sdk_config(&self.sdk, &self.names.jobs_queue_url),
+            polls: SqsPollQueue::from_sdk_config(&self.sdk, &self.names.poll_queue_url),
         }
     }
 }
@@ -126,6 +128,8 @@ pub struct Adapters {
     pub sealer: KmsSealer,
     /// The admin-jobs queue.
     pub jobs: SqsJobQueue,
+    /// The poll-jobs queue.
+    pub polls: SqsPollQueue,
 }
 
 impl Adapters {
@@ -144,8 +148,26 @@ impl Adapters {
             access: store,
             sealer: std::sync::Arc::new(self.sealer),
             jobs: std::sync::Arc::new(self.jobs),
+            polls: std::sync::Arc::new(self.polls),
             clock,
         }
+    }
+
+    /// The scheduler over these adapters: the store as due index and profile reader, the
+    /// poll queue for the jobs.
+    pub fn scheduler(
+        self,
+        options: exsync_domain::sync::scheduler::SchedulerOptions,
+    ) -> exsync_domain::sync::scheduler::Scheduler {
+        let store = std::sync::Arc::new(self.store);
+        exsync_domain::sync::scheduler::Scheduler::new(
+            exsync_domain::sync::scheduler::SchedulerPorts {
+                due: store.clone(),
+                config: store,
+                polls: std::sync::Arc::new(self.polls),
+            },
+            options,
+        )
     }
 }
 

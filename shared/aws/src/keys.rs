@@ -31,6 +31,15 @@ pub const GSI3SK: &str = "gsi3sk";
 pub const DUEPK: &str = "duepk";
 /// The `due` index's sort key attribute.
 pub const DUESK: &str = "duesk";
+/// The due index's projected attribute: the mailbox's profile (also the mailbox's own
+/// `profile_id` attribute).
+pub const DUE_PROFILE_ID: &str = "profile_id";
+/// The due index's projected attribute: the workloads due (a list of names).
+pub const DUE_WORKLOADS: &str = "due_workloads";
+/// The due index's projected attribute: not polled before this (RFC 3339).
+pub const DUE_POSTPONED_UNTIL: &str = "postponed_until";
+/// The due index's projected attribute: the poll jobs' message group.
+pub const DUE_POLL_GROUP: &str = "poll_group";
 /// The TTL attribute (epoch seconds), as the table's TimeToLiveSpecification names it.
 pub const TTL: &str = "ttl";
 
@@ -78,6 +87,8 @@ pub enum Index {
     Gsi2,
     /// Mailboxes by approval.
     Gsi3,
+    /// The scheduler's index: schedulable mailboxes by due slot.
+    Due,
 }
 
 impl Index {
@@ -87,6 +98,7 @@ impl Index {
             Index::Gsi1 => "gsi1",
             Index::Gsi2 => "gsi2",
             Index::Gsi3 => "gsi3",
+            Index::Due => "due",
         }
     }
 
@@ -96,6 +108,7 @@ impl Index {
             Index::Gsi1 => (GSI1PK, GSI1SK),
             Index::Gsi2 => (GSI2PK, GSI2SK),
             Index::Gsi3 => (GSI3PK, GSI3SK),
+            Index::Due => (DUEPK, DUESK),
         }
     }
 
@@ -221,12 +234,14 @@ pub fn mailbox_index_entries(
 
 // --- the due index ----------------------------------------------------------------------
 
-/// The polling intervals (minutes) a mailbox can be scheduled at. Few values keep the
-/// scheduler's per-minute reads bounded: one query per interval and shard.
-pub const POLLING_LADDER: [u32; 11] = [1, 2, 5, 10, 15, 30, 60, 120, 240, 480, 1440];
+/// The polling intervals (minutes) a mailbox can be scheduled at: the domain's ladder
+/// ([`exsync_domain::schedule::INTERVAL_LADDER`]), so the slots written and the slots the
+/// scheduler reads can never disagree.
+pub const POLLING_LADDER: [u32; 11] = exsync_domain::schedule::INTERVAL_LADDER;
 
-/// Shards per slot: one slot's mailboxes are read by this many parallel queries.
-pub const DUE_SHARDS: u32 = 16;
+/// Shards per slot: one slot's mailboxes are read by this many parallel queries (the
+/// domain's [`exsync_domain::schedule::DUE_SHARDS`]).
+pub const DUE_SHARDS: u32 = exsync_domain::schedule::DUE_SHARDS;
 
 /// Where a schedulable mailbox sits on the `due` index.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -244,11 +259,7 @@ pub struct DueSlot {
 /// The ladder interval at or above `minutes` (a profile's minimum may be 0 or between
 /// rungs); 1440 for anything above a day.
 pub fn ladder_interval(minutes: u32) -> u32 {
-    POLLING_LADDER
-        .iter()
-        .copied()
-        .find(|&rung| rung >= minutes)
-        .unwrap_or(1440)
+    exsync_domain::schedule::ladder_interval(minutes)
 }
 
 /// The `due` slot of a mailbox polled every `interval_minutes` (snapped to the ladder).

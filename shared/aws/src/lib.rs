@@ -6,6 +6,9 @@
 //!   the key layout is in [`keys`].
 //! - [`kms::KmsSealer`]: `SecretSealer` with KMS Encrypt/Decrypt.
 //! - [`sqs::SqsJobQueue`]: `JobQueue` on the admin-jobs queue.
+//! - [`poll_queue::SqsPollQueue`]: `PollQueue` on the FIFO poll-jobs queue
+//!   (SendMessageBatch, concurrent, retried); the store is also the scheduler's
+//!   `DueIndex`.
 //! - [`config`]: the typed configuration every function reads at cold start.
 //! - [`init::ensure_resources`]: creates the template's table, queues and key where they
 //!   are missing (`exsync serve --init`, tests), reading [`template`] — the template stays
@@ -23,10 +26,12 @@ pub mod error;
 pub mod init;
 pub mod keys;
 pub mod kms;
+pub mod poll_queue;
 pub mod sqs;
 pub mod template;
 
 pub use config::{AwsConfig, ResourceNames};
 pub use dynamo::DynamoStore;
 pub use kms::KmsSealer;
+pub use poll_queue::SqsPollQueue;
 pub use sqs::SqsJobQueue;

@@ -1,5 +1,7 @@
 //! The domain's error.
 
+pub use exsync_ews::error::error_chain;
+
 use crate::privilege::Privilege;
 use crate::validation::ValidationErrors;
 

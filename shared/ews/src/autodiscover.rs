@@ -27,6 +27,7 @@ use bytes::Bytes;
 use http::header::CONTENT_TYPE;
 use serde::Serialize;
 
+use crate::error::error_chain;
 use crate::transport::{HttpTransport, TlsFailure, TransportError};
 use crate::xml::{
     self, Element, Limits, NS_AUTODISCOVER_OUTLOOK, NS_AUTODISCOVER_REQUEST,
@@ -1162,18 +1163,6 @@ impl Run<'_> {
 fn absolute(base: &str, location: &str) -> Option<String> {
     let base = url::Url::parse(base).ok()?;
     base.join(location.trim()).ok().map(|u| u.to_string())
-}
-
-/// An error and its causes on one line, for the report.
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]

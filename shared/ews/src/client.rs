@@ -18,6 +18,7 @@ use tracing::Instrument as _;
 
 use crate::envelope::{self, Response, ServerVersionInfo};
 use crate::error::EwsError;
+use crate::error::error_chain;
 use crate::operation::Operation;
 use crate::transport::{
     ConnectOverrides, Credentials, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_RESPONSE_BYTES,
@@ -278,18 +279,6 @@ fn header_value(text: &str) -> Result<http::HeaderValue, TransportError> {
     http::HeaderValue::from_str(text).map_err(|_| TransportError::InvalidRequest {
         reason: "mailbox cannot be sent in an HTTP header",
     })
-}
-
-/// `error: cause: cause…`, for logs.
-fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        out.push_str(": ");
-        out.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    out
 }
 
 #[cfg(test)]

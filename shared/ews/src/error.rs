@@ -663,6 +663,19 @@ fn inner_class(inner: Option<&ResponseCode>) -> Option<ErrorClass> {
     inner.and_then(ResponseCode::explicit_class)
 }
 
+/// An error and its causes on one line (`error: cause: cause…`), for logs and reports.
+/// No error of this crate carries credentials or message bodies in its text.
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

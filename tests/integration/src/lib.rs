@@ -357,17 +357,7 @@ where
     }
 }
 
-/// An error and its causes on one line, as an operator would read it in a log.
-pub fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
+pub use exsync_ews::error::error_chain;
 
 #[cfg(test)]
 mod tests {

@@ -7,6 +7,7 @@
 
 mod access;
 mod activities;
+mod due;
 mod ops;
 mod profiles;
 

@@ -26,8 +26,6 @@ fn profile_item(p: &Profile) -> Result<Item, DomainError> {
 }
 
 fn mailbox_item(m: &Mailbox) -> Result<Item, DomainError> {
-    // The sync engine owns the `due` attributes (it alone knows when a mailbox is
-    // schedulable); this write sets none.
     let entries = keys::mailbox_index_entries(
         &m.id,
         &m.name,
@@ -35,7 +33,11 @@ fn mailbox_item(m: &Mailbox) -> Result<Item, DomainError> {
         m.overall_status(),
         m.approval,
     );
-    item(m, &keys::mailbox(&m.id), &entries)
+    let mut item = item(m, &keys::mailbox(&m.id), &entries)?;
+    // From `m.scheduler`, which the domain keeps current (`refresh_schedule`); absent
+    // while the mailbox is not schedulable, so this put takes it off the due index.
+    super::due::add_due_attributes(&mut item, m)?;
+    Ok(item)
 }
 
 #[async_trait]

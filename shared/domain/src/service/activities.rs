@@ -653,6 +653,23 @@ impl Admin {
         };
         self.ports.activities.create_email(&email).await?;
         tracing::info!(activity_id = %email.id, sender_mailbox_id = %mailbox.id, recipients, "email queued for sending");
+        // The sender mailbox sends it now rather than at its next slot; if that cannot be
+        // arranged the email is still stored, and the next slot sends it.
+        match self.schedule_inputs(mailbox.profile_id.as_ref()).await {
+            Ok((profile, settings)) => {
+                self.poll_now(
+                    &mailbox,
+                    profile.as_ref(),
+                    &settings,
+                    crate::sync::job::PollReason::SendRequested,
+                    Some(crate::mailbox::Workload::Outgoing),
+                )
+                .await;
+            }
+            Err(e) => {
+                tracing::warn!(sender_mailbox_id = %mailbox.id, error = %e, "send not enqueued at once; the next slot sends it");
+            }
+        }
         Ok(email)
     }
 

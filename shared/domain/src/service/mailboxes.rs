@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::{Admin, BatchItem, PageRequest, field_error, mailbox_ids, required_version};
 use crate::error::DomainError;
 use crate::exchange::mailbox_secret_context;
-use crate::ids::MailboxId;
+use crate::ids::{MailboxId, ProfileId};
 use crate::mailbox::{
     Approval, Mailbox, MailboxInput, MailboxKind, MailboxRules, MailboxView, Workload,
 };
@@ -14,6 +14,9 @@ use crate::org::{ActDeliveryMethod, DeliveryMethod, OrgSettings};
 use crate::ports::{MailboxFilter, Page};
 use crate::privilege::{Grants, Privilege, authorize, authorize_all, authorize_or_owner};
 use crate::profile::Profile;
+use crate::schedule::refresh_schedule;
+use crate::sync::job::PollReason;
+use std::collections::HashMap;
 
 /// The changes "edit many at once" applies to each mailbox (missing: unchanged;
 /// `profile_id: ""` removes the profile).
@@ -70,6 +73,7 @@ impl Admin {
                     .await?,
             );
         }
+        refresh_schedule(&mut mailbox, profile.as_ref(), &settings, self.now());
         self.ports.config.create_mailbox(&mailbox).await?;
         tracing::info!(mailbox_id = %mailbox.id, email = %mailbox.email, "mailbox created");
         Ok(MailboxView::from(&mailbox))
@@ -162,11 +166,22 @@ impl Admin {
                     .await?,
             );
         }
+        refresh_schedule(&mut mailbox, profile.as_ref(), settings, self.now());
         self.ports
             .config
             .update_mailbox(&mailbox, existing.version)
             .await?;
         tracing::info!(mailbox_id = %mailbox.id, version = mailbox.version, "mailbox updated");
+        if mailbox.active && !existing.active {
+            self.poll_now(
+                &mailbox,
+                profile.as_ref(),
+                settings,
+                PollReason::Reenabled,
+                None,
+            )
+            .await;
+        }
         Ok(mailbox)
     }
 
@@ -317,10 +332,23 @@ impl Admin {
         let ids = mailbox_ids(ids, self.options.max_batch)?;
         let settings = self.ports.config.get_settings().await?;
         let now = self.now();
+        let mut profiles: HashMap<ProfileId, Option<Profile>> = HashMap::new();
         let mut items = Vec::with_capacity(ids.len());
         for id in ids {
-            let result = self
-                .modify_mailbox(&id, |m| {
+            let result = async {
+                let current = self.load_mailbox(&id).await?;
+                let profile = match &current.profile_id {
+                    Some(pid) => match profiles.get(pid) {
+                        Some(p) => p.clone(),
+                        None => {
+                            let p = self.ports.config.get_profile(pid).await?;
+                            profiles.insert(pid.clone(), p.clone());
+                            p
+                        }
+                    },
+                    None => None,
+                };
+                self.modify_mailbox_scheduled(&id, profile.as_ref(), &settings, |m| {
                     if m.approval == approval {
                         return false;
                     }
@@ -333,7 +361,9 @@ impl Admin {
                     m.modified_at = now;
                     true
                 })
-                .await;
+                .await
+            }
+            .await;
             if result.is_ok() {
                 tracing::info!(mailbox_id = %id, approval = ?approval, "mailbox approval set");
             }

@@ -17,6 +17,7 @@ mod activities;
 mod alerts;
 mod mailboxes;
 mod profiles;
+mod scheduling;
 mod settings;
 mod testing;
 
@@ -28,7 +29,8 @@ use crate::error::DomainError;
 use crate::exchange::ExchangeEnvironment;
 use crate::ids::{MailboxId, Principal};
 use crate::ports::{
-    AccessStore, ActivityStore, Clock, ConfigStore, JobQueue, OpsStore, SecretSealer,
+    AccessStore, ActivityStore, Clock, ConfigStore, JobQueue, OpsStore, PollQueue,
+    SecretSealer,
 };
 use crate::privilege::Grants;
 use crate::test_enable::RetryPolicy;
@@ -57,6 +59,9 @@ pub struct Ports {
     pub sealer: Arc<dyn SecretSealer>,
     /// The jobs queue.
     pub jobs: Arc<dyn JobQueue>,
+    /// The poll queue: admin actions that leave work waiting (an email to send, workloads
+    /// enabled) enqueue the mailbox at once.
+    pub polls: Arc<dyn PollQueue>,
     /// The time.
     pub clock: Arc<dyn Clock>,
 }

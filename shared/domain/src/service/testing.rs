@@ -10,6 +10,7 @@ use crate::ids::{JobId, MailboxId, ProfileId};
 use crate::job::{Job, JobKind, JobState};
 use crate::mailbox::Mailbox;
 use crate::ports::MailboxFilter;
+use crate::sync::job::PollReason;
 use crate::privilege::{Grants, Privilege, authorize};
 use crate::test_enable::{
     self, Plan, RetryPolicy, TestAndEnableReport, alerts_for, apply_report, build_report,
@@ -167,7 +168,7 @@ impl Admin {
         let now = self.now();
         let report = build_report(&mailbox, &plans, &execution, now);
         let written = self
-            .modify_mailbox(id, |m: &mut Mailbox| {
+            .modify_mailbox_scheduled(id, Some(&profile), &settings, |m: &mut Mailbox| {
                 apply_report(m, &report, execution.discovered);
                 true
             })
@@ -175,6 +176,15 @@ impl Admin {
         for alert in alerts_for(&report, &written, &profile, &settings, now) {
             self.ports.ops.put_alert(&alert).await?;
         }
+        // Enabled workloads start now rather than at the mailbox's first slot.
+        self.poll_now(
+            &written,
+            Some(&profile),
+            &settings,
+            PollReason::TestAndEnable,
+            None,
+        )
+        .await;
         tracing::info!(
             mailbox_id = %id,
             status = ?report.status,

@@ -188,8 +188,13 @@ impl Scheduler {
                 (0..DUE_SHARDS).map(move |shard| (interval, phase, shard))
             })
             .collect();
-        let reads: Vec<(usize, Result<Vec<DueEntry>, DomainError>)> = stream::iter(slots)
+        // The futures are built first: a closure inside the stream would make this
+        // future's lifetimes too general to be `Send`.
+        let reads: Vec<_> = slots
+            .into_iter()
             .map(|(interval, phase, shard)| self.read_slot(interval, phase, shard))
+            .collect();
+        let reads: Vec<(usize, Result<Vec<DueEntry>, DomainError>)> = stream::iter(reads)
             .buffer_unordered(self.options.query_concurrency.max(1))
             .collect()
             .await;
@@ -364,15 +369,17 @@ impl Scheduler {
             .iter()
             .filter_map(|e| e.profile_id.as_ref())
             .collect();
-        stream::iter(ids)
-            .map(|id| async move {
-                let read = self.ports.config.get_profile(id).await.map_err(|e| {
-                    tracing::error!(profile_id = %id, error = %e, "profile unreadable this tick");
-                });
-                (id.clone(), read)
-            })
+        let reads: Vec<_> = ids.into_iter().map(|id| self.read_profile(id)).collect();
+        stream::iter(reads)
             .buffer_unordered(self.options.profile_concurrency.max(1))
             .collect()
             .await
+    }
+
+    async fn read_profile(&self, id: &ProfileId) -> (ProfileId, Result<Option<Profile>, ()>) {
+        let read = self.ports.config.get_profile(id).await.map_err(|e| {
+            tracing::error!(profile_id = %id, error = %e, "profile unreadable this tick");
+        });
+        (id.clone(), read)
     }
 }

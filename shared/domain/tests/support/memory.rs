@@ -601,10 +601,25 @@ impl SecretSealer for TestSealer {
     }
 }
 
-/// Records enqueued jobs.
+/// Records enqueued jobs (admin jobs and poll jobs with their groups).
 #[derive(Debug, Default)]
 pub struct RecordingQueue {
     pub jobs: Mutex<Vec<JobId>>,
+    pub polls: Mutex<Vec<(exsync_domain::sync::job::PollJob, String)>>,
+}
+
+#[async_trait]
+impl exsync_domain::ports::PollQueue for RecordingQueue {
+    async fn enqueue_polls(
+        &self,
+        jobs: &[(exsync_domain::sync::job::PollJob, String)],
+    ) -> Result<exsync_domain::ports::EnqueueReport, DomainError> {
+        self.polls.lock().unwrap().extend(jobs.iter().cloned());
+        Ok(exsync_domain::ports::EnqueueReport {
+            enqueued: jobs.len(),
+            failed: Vec::new(),
+        })
+    }
 }
 
 #[async_trait]

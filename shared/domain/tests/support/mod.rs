@@ -142,6 +142,7 @@ impl World {
             access: store.clone(),
             sealer: Arc::new(TestSealer),
             jobs: queue.clone(),
+            polls: queue.clone(),
             clock: clock.clone(),
         };
         let options = AdminOptions {
