@@ -165,7 +165,9 @@ fn failure(job: &PollJob, code: &str, message: &str) -> EnqueueFailure {
 pub fn sqs_id(id: &str) -> String {
     let valid = !id.is_empty()
         && id.len() <= MAX_ID_CHARS
-        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b.is_ascii_punctuation());
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b.is_ascii_punctuation());
     if valid {
         return id.to_owned();
     }

@@ -1,7 +1,9 @@
 //! The scheduling rules (`exsync_domain::schedule`): one test per rule.
 
 use exsync_domain::ids::{MailboxId, Principal};
-use exsync_domain::mailbox::{Approval, Mailbox, MailboxInput, MailboxKind, MailboxRules, Workload};
+use exsync_domain::mailbox::{
+    Approval, Mailbox, MailboxInput, MailboxKind, MailboxRules, Workload,
+};
 use exsync_domain::org::{ActDeliveryMethod, DeliveryMethod, OrgSettings};
 use exsync_domain::profile::{CredentialsLocation, ExchangeVersion, Profile, ProfileInput};
 use exsync_domain::schedule::{
@@ -49,8 +51,7 @@ fn enabled_mailbox(p: &Profile, kind: MailboxKind) -> Mailbox {
         profile_id: Some(p.id.to_string()),
         user_name: (p.credentials_location == CredentialsLocation::Mailbox)
             .then(|| "CONTOSO\\alice".into()),
-        password: (p.credentials_location == CredentialsLocation::Mailbox)
-            .then(|| "pw".into()),
+        password: (p.credentials_location == CredentialsLocation::Mailbox).then(|| "pw".into()),
         ..MailboxInput::default()
     }
     .validate(MailboxRules {
@@ -100,19 +101,28 @@ fn an_interval_above_a_day_is_a_day() {
 #[test]
 fn mail_in_the_last_hour_means_five_minutes() {
     assert_eq!(interval_after_idle(Duration::ZERO), 5);
-    assert_eq!(interval_after_idle(Duration::hours(1) - Duration::SECOND), 5);
+    assert_eq!(
+        interval_after_idle(Duration::hours(1) - Duration::SECOND),
+        5
+    );
 }
 
 #[test]
 fn an_hour_idle_means_ten_minutes() {
     assert_eq!(interval_after_idle(Duration::hours(1)), 10);
-    assert_eq!(interval_after_idle(Duration::hours(6) - Duration::SECOND), 10);
+    assert_eq!(
+        interval_after_idle(Duration::hours(6) - Duration::SECOND),
+        10
+    );
 }
 
 #[test]
 fn six_hours_idle_means_fifteen_minutes() {
     assert_eq!(interval_after_idle(Duration::hours(6)), 15);
-    assert_eq!(interval_after_idle(Duration::hours(24) - Duration::SECOND), 15);
+    assert_eq!(
+        interval_after_idle(Duration::hours(24) - Duration::SECOND),
+        15
+    );
 }
 
 #[test]
@@ -124,8 +134,14 @@ fn a_day_idle_means_the_cap_of_thirty_minutes() {
 #[test]
 fn a_mailbox_without_mail_yet_counts_idle_time_from_its_creation() {
     let p = with_min_interval(0);
-    assert_eq!(adaptive_interval(&p, None, NOW - Duration::minutes(10), NOW), 5);
-    assert_eq!(adaptive_interval(&p, None, NOW - Duration::hours(2), NOW), 10);
+    assert_eq!(
+        adaptive_interval(&p, None, NOW - Duration::minutes(10), NOW),
+        5
+    );
+    assert_eq!(
+        adaptive_interval(&p, None, NOW - Duration::hours(2), NOW),
+        10
+    );
 }
 
 #[test]
@@ -148,7 +164,10 @@ fn the_profile_minimum_snaps_to_the_ladder() {
 #[test]
 fn the_idle_curve_wins_over_a_smaller_profile_minimum() {
     let p = with_min_interval(2);
-    assert_eq!(adaptive_interval(&p, Some(NOW - Duration::days(2)), NOW, NOW), 30);
+    assert_eq!(
+        adaptive_interval(&p, Some(NOW - Duration::days(2)), NOW, NOW),
+        30
+    );
 }
 
 // --- due workloads ------------------------------------------------------------------
@@ -317,7 +336,12 @@ fn a_limit_of_zero_counts_as_one_connection() {
 fn refreshing_an_enabled_mailbox_places_it_on_the_schedule() {
     let p = profile(CredentialsLocation::Profile);
     let mut m = enabled_mailbox(&p, MailboxKind::User);
-    assert!(refresh_schedule(&mut m, Some(&p), &OrgSettings::default(), NOW));
+    assert!(refresh_schedule(
+        &mut m,
+        Some(&p),
+        &OrgSettings::default(),
+        NOW
+    ));
     assert_eq!(m.scheduler.interval_minutes, Some(5));
     assert_eq!(m.scheduler.due_workloads, Workload::ALL.to_vec());
     assert_eq!(m.scheduler.poll_group, Some(poll_group(&m, &p)));
@@ -358,7 +382,12 @@ fn refreshing_a_disabled_mailbox_takes_it_off_the_schedule() {
     let mut m = enabled_mailbox(&p, MailboxKind::User);
     refresh_schedule(&mut m, Some(&p), &OrgSettings::default(), NOW);
     m.active = false;
-    assert!(refresh_schedule(&mut m, Some(&p), &OrgSettings::default(), NOW));
+    assert!(refresh_schedule(
+        &mut m,
+        Some(&p),
+        &OrgSettings::default(),
+        NOW
+    ));
     assert_eq!(m.scheduler.interval_minutes, None);
     assert_eq!(m.scheduler.poll_group, None);
     assert!(m.scheduler.due_workloads.is_empty());
@@ -369,5 +398,10 @@ fn refreshing_a_never_scheduled_unschedulable_mailbox_reports_no_change() {
     let p = profile(CredentialsLocation::Profile);
     let mut m = enabled_mailbox(&p, MailboxKind::User);
     m.approval = Approval::Pending;
-    assert!(!refresh_schedule(&mut m, Some(&p), &OrgSettings::default(), NOW));
+    assert!(!refresh_schedule(
+        &mut m,
+        Some(&p),
+        &OrgSettings::default(),
+        NOW
+    ));
 }

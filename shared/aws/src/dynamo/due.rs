@@ -108,11 +108,7 @@ impl DueIndex for DynamoStore {
             keys::due_partition(interval, phase, shard),
         );
         let start: Option<KeyMap> = match next.as_deref() {
-            Some(token) => Some(cursor::decode(
-                token,
-                &q.key_attrs(),
-                (q.pk_attr(), &q.pk),
-            )?),
+            Some(token) => Some(cursor::decode(token, &q.key_attrs(), (q.pk_attr(), &q.pk))?),
             None => None,
         };
         let (items, last) = self.query_once(&q, None, start).await?;

@@ -29,8 +29,7 @@ use crate::error::DomainError;
 use crate::exchange::ExchangeEnvironment;
 use crate::ids::{MailboxId, Principal};
 use crate::ports::{
-    AccessStore, ActivityStore, Clock, ConfigStore, JobQueue, OpsStore, PollQueue,
-    SecretSealer,
+    AccessStore, ActivityStore, Clock, ConfigStore, JobQueue, OpsStore, PollQueue, SecretSealer,
 };
 use crate::privilege::Grants;
 use crate::test_enable::RetryPolicy;

@@ -10,8 +10,8 @@ use crate::ids::{JobId, MailboxId, ProfileId};
 use crate::job::{Job, JobKind, JobState};
 use crate::mailbox::Mailbox;
 use crate::ports::MailboxFilter;
-use crate::sync::job::PollReason;
 use crate::privilege::{Grants, Privilege, authorize};
+use crate::sync::job::PollReason;
 use crate::test_enable::{
     self, Plan, RetryPolicy, TestAndEnableReport, alerts_for, apply_report, build_report,
 };
