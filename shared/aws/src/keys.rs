@@ -6,7 +6,7 @@ use exsync_domain::alert::AlertSubject;
 use exsync_domain::ids::{
     ActivityId, AlertId, EmailAddress, JobId, MailboxId, Principal, ProfileId, RecordId,
 };
-use exsync_domain::mailbox::{Approval, WorkloadStatus};
+use exsync_domain::mailbox::{Approval, Workload, WorkloadStatus};
 use exsync_domain::record::RecordKind;
 use sha2::{Digest, Sha256};
 use time::{OffsetDateTime, UtcOffset};
@@ -491,6 +491,69 @@ pub fn job_of_profile_entry(
     id: &JobId,
 ) -> IndexEntry {
     Index::Gsi2.entry(format!("JOBS#{profile}"), timed(created, id.as_str()))
+}
+
+// --- the sync worker ----------------------------------------------------------------------
+
+/// The sort key of a mailbox's sync state: `SYNC#<workload>#<folder>`.
+pub fn sync_state(mailbox: &MailboxId, workload: Workload, folder: &str) -> Key {
+    Key::new(
+        mailbox_partition(mailbox),
+        format!("{SYNC_STATE_PREFIX}{}#{folder}", workload.as_str()),
+    )
+}
+
+/// The sort key prefix of a mailbox's sync states.
+pub const SYNC_STATE_PREFIX: &str = "SYNC#";
+
+/// The sort key range the sync worker reads of a mailbox's partition in one query: the
+/// mailbox item (`MAILBOX`) and its sync states (`SYNC#…`), nothing else (`ACT#` links and
+/// `LINK#` items sort before `MAILBOX`; `~` sorts after every character a key uses).
+pub const MAILBOX_AND_SYNC_STATES: (&str, &str) = ("MAILBOX", "SYNC#~");
+
+/// The partition of a mailbox's decision log.
+pub fn decisions_partition(mailbox: &MailboxId) -> String {
+    format!("DECISIONS#{mailbox}")
+}
+
+/// One decision log entry: `DECISIONS#<mailbox>` / `<time>#<seq>`, newest first with a
+/// descending query.
+pub fn decision(mailbox: &MailboxId, at: OffsetDateTime, seq: u32) -> Key {
+    Key::new(
+        decisions_partition(mailbox),
+        format!("{}#{seq:06}", sortable_time(at)),
+    )
+}
+
+/// What a correlation pointer is keyed by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CorrelationKind {
+    /// A tracking token (`CRM:0001234`).
+    Token,
+    /// A conversation (the conversation index's header, hex).
+    Conversation,
+    /// A normalised subject (smart matching).
+    Subject,
+}
+
+/// A correlation pointer: `CORR#<kind>#<sha256 of the value>` / `CORR`, naming the latest
+/// activity with that token, conversation or subject. Hashed: values come from email.
+pub fn correlation(kind: CorrelationKind, value: &str) -> Key {
+    let kind = match kind {
+        CorrelationKind::Token => "TOKEN",
+        CorrelationKind::Conversation => "CONV",
+        CorrelationKind::Subject => "SUBJ",
+    };
+    let digest = Sha256::digest(value.as_bytes());
+    Key::new(format!("CORR#{kind}#{}", hex(&digest)), "CORR")
+}
+
+/// The dedup key of the incoming copy of an email tracked as two activities (sent through
+/// exsync by one user, received by another): beside the message's own `MSGID` item.
+pub fn incoming_copy(message_id: &str) -> Key {
+    let mut key = self::message_id(message_id);
+    key.sk = "MSGID#INCOMING".to_owned();
+    key
 }
 
 // --- access and idempotency ---------------------------------------------------------------

@@ -342,3 +342,100 @@ impl Clock for SystemClock {
         OffsetDateTime::now_utc()
     }
 }
+
+/// One EWS sync state kept for a mailbox: where the last applied SyncFolderItems of one
+/// folder left off. Opaque; written only when it changed, and only after everything it
+/// covers is durable.
+#[derive(Clone, PartialEq, Eq)]
+pub struct StoredSyncState {
+    /// The workload that syncs the folder.
+    pub workload: crate::mailbox::Workload,
+    /// The folder (`inbox`, or an id).
+    pub folder: String,
+    /// The SyncState Exchange returned.
+    pub state: String,
+}
+
+impl std::fmt::Debug for StoredSyncState {
+    /// The state itself is long and meaningless to a reader: only its size is shown.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredSyncState")
+            .field("workload", &self.workload)
+            .field("folder", &self.folder)
+            .field("state_len", &self.state.len())
+            .finish()
+    }
+}
+
+/// A mailbox and its sync states, as the sync worker reads them: in one request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailboxForSync {
+    /// The mailbox.
+    pub mailbox: Mailbox,
+    /// Its sync states.
+    pub sync_states: Vec<StoredSyncState>,
+}
+
+impl MailboxForSync {
+    /// The stored state of `workload`'s `folder`.
+    pub fn sync_state(&self, workload: crate::mailbox::Workload, folder: &str) -> Option<&str> {
+        self.sync_states
+            .iter()
+            .find(|s| s.workload == workload && s.folder == folder)
+            .map(|s| s.state.as_str())
+    }
+}
+
+/// What the sync worker stores besides mailboxes and activities: sync states, the decision
+/// log, the correlation pointers, and incoming copies of email tracked twice.
+#[async_trait]
+pub trait SyncStore: Send + Sync {
+    /// The mailbox and its sync states, in ONE read (the idle poll's only one).
+    async fn load_for_sync(&self, id: &MailboxId) -> Result<Option<MailboxForSync>, DomainError>;
+    /// Stores (replaces) one sync state.
+    async fn put_sync_state(
+        &self,
+        mailbox: &MailboxId,
+        state: &StoredSyncState,
+    ) -> Result<(), DomainError>;
+    /// Drops one sync state (Exchange said it is invalid: the next sync starts over).
+    async fn delete_sync_state(
+        &self,
+        mailbox: &MailboxId,
+        workload: crate::mailbox::Workload,
+        folder: &str,
+    ) -> Result<(), DomainError>;
+    /// Writes a page's decision log entries and its activities' correlation pointers
+    /// together (one batch, unprocessed items retried). Nothing to write costs nothing.
+    async fn write_page(
+        &self,
+        decisions: &[crate::sync::decisions::DecisionEntry],
+        pointers: &[(ActivityId, crate::sync::correlation::CorrelationKeys)],
+    ) -> Result<(), DomainError>;
+    /// A mailbox's decision log, newest first.
+    async fn list_decisions(
+        &self,
+        mailbox: &MailboxId,
+        limit: u32,
+        next: Option<String>,
+    ) -> Result<Page<crate::sync::decisions::DecisionEntry>, DomainError>;
+    /// The email an outgoing tracking token was given to.
+    async fn email_by_tracking_token(
+        &self,
+        token: &str,
+    ) -> Result<Option<EmailActivity>, DomainError>;
+    /// The latest tracked email of a conversation
+    /// ([`crate::sync::correlation::conversation_thread`]).
+    async fn email_by_conversation(
+        &self,
+        thread: &str,
+    ) -> Result<Option<EmailActivity>, DomainError>;
+    /// The latest tracked email with this normalised subject
+    /// ([`crate::sync::correlation::normalise_subject`]).
+    async fn email_by_subject(&self, subject: &str)
+    -> Result<Option<EmailActivity>, DomainError>;
+    /// Tracks the incoming copy of an email whose Internet Message-ID is already tracked
+    /// as an outgoing email (the org tracks email between users as two activities): once
+    /// per message, like [`MailFlowStore::track_email_once`], under a key of its own.
+    async fn track_incoming_copy(&self, e: &EmailActivity) -> Result<Tracked, DomainError>;
+}

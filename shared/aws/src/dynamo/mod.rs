@@ -10,6 +10,7 @@ mod activities;
 mod due;
 mod ops;
 mod profiles;
+mod sync;
 
 use crate::cursor::{self, KeyMap};
 use crate::error::{AwsError, invalid, is_condition_failure, store};

@@ -3,3 +3,10 @@
 
 pub mod job;
 pub mod scheduler;
+
+// The sync worker (incoming tracking, errors and circuit breaking, the decision log).
+pub mod correlation;
+pub mod decisions;
+pub mod engine;
+pub mod errors;
+pub mod incoming;
