@@ -16,4 +16,5 @@ mod mailboxes;
 mod profiles;
 mod queues;
 mod records_and_act;
+mod scheduling;
 mod secrets;
