@@ -6,6 +6,7 @@
 
 mod support;
 
+mod deadline;
 mod errors;
 mod exactly_once;
 mod idle_poll;

@@ -158,6 +158,14 @@ impl Intercept for Counting {
     }
 }
 
+/// An SQS client whose requests `counter` counts.
+pub fn counting_sqs(w: &World, counter: Arc<RequestCounter>) -> aws_sdk_sqs::Client {
+    let conf = aws_sdk_sqs::config::Builder::from(&w.aws.sdk)
+        .interceptor(Counting(counter))
+        .build();
+    aws_sdk_sqs::Client::from_conf(conf)
+}
+
 /// A TCP forwarder in front of the simulator that can be switched off (nothing listens:
 /// connections are refused, as when Exchange is down) and on again at the same address.
 pub struct Switch {
