@@ -1,7 +1,8 @@
 //! `exsync serve`: the admin API on a local listener, against the AWS endpoint the SDK's
 //! standard `AWS_ENDPOINT_URL` names (the local moto server in development), with an
 //! in-process poller of the admin-jobs queue that runs each batch through the jobs-worker
-//! Lambda's own handler, so Test & Enable jobs complete locally.
+//! Lambda's own handler, so Test & Enable jobs complete locally. With `--scheduler-every`
+//! it also runs the scheduler function's tick in-process.
 //!
 //! The caller's identity is the `X-Exsync-Principal` header, trusted only from loopback
 //! peers; `EXSYNC_BOOTSTRAP_ADMIN` names the first administrator.
@@ -18,6 +19,7 @@ use exsync_aws::init::{InitOptions, ensure_embedded_resources, ensure_resources}
 use exsync_domain::exchange::ExchangeEnvironment;
 use exsync_domain::ports::SystemClock;
 use exsync_domain::service::{Admin, AdminOptions};
+use exsync_domain::sync::scheduler::SchedulerOptions;
 use exsync_ews::transport::ConnectOverrides;
 use exsync_fn_jobs_worker::poll::LocalPoller;
 
@@ -48,6 +50,12 @@ pub struct ServeArgs {
     /// carry its own port (HOST:PORT:IP:PORT). Repeatable.
     #[arg(long, value_name = "HOST:PORT:ADDR")]
     pub resolve: Vec<String>,
+    /// Also run the scheduler's tick every SECONDS in this process (the scheduler
+    /// function's own handler), enqueueing the mailboxes due each minute on the poll queue.
+    /// Off unless given; a period under 60 seconds only repeats a minute's tick, which the
+    /// queue deduplicates.
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub scheduler_every: Option<u64>,
 }
 
 /// Runs the server until Ctrl-C.
@@ -108,6 +116,14 @@ pub async fn run(args: &ServeArgs) -> anyhow::Result<()> {
         aws.names.jobs_queue_url.clone(),
     );
     let polling = tokio::spawn(async move { poller.run().await });
+    let scheduling = args.scheduler_every.map(|seconds| {
+        let scheduler = aws.adapters().scheduler(SchedulerOptions::default());
+        println!("exsync serve: scheduler tick every {seconds} s");
+        tokio::spawn(exsync_fn_scheduler::run_every(
+            scheduler,
+            std::time::Duration::from_secs(seconds),
+        ))
+    });
 
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
@@ -126,5 +142,8 @@ pub async fn run(args: &ServeArgs) -> anyhow::Result<()> {
     })
     .await;
     polling.abort();
+    if let Some(s) = scheduling {
+        s.abort();
+    }
     served.context("the listener failed")
 }
