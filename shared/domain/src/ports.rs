@@ -192,6 +192,20 @@ pub trait OpsStore: Send + Sync {
         state: Option<crate::job::JobState>,
         at: OffsetDateTime,
     ) -> Result<(), DomainError>;
+    /// A mailbox's decision log, newest first (the sync worker writes it through
+    /// [`SyncStore::write_page`]). A store without a decision log answers an empty page.
+    async fn decisions_of_mailbox(
+        &self,
+        mailbox: &MailboxId,
+        limit: u32,
+        next: Option<String>,
+    ) -> Result<Page<crate::sync::decisions::DecisionEntry>, DomainError> {
+        let _ = (mailbox, limit, next);
+        Ok(Page {
+            items: Vec::new(),
+            next: None,
+        })
+    }
 }
 
 /// Roles and principals.

@@ -258,6 +258,13 @@ fn cases(f: &Fixture) -> Vec<Case> {
             Needs::All(&[ReadMailboxes]),
         ),
         case(
+            Method::GET,
+            "/mailboxes/{id}/decisions",
+            format!("/mailboxes/{m}/decisions"),
+            None,
+            Needs::All(&[ReadMailboxes]),
+        ),
+        case(
             Method::PATCH,
             "/mailboxes/{id}",
             format!("/mailboxes/{m}"),

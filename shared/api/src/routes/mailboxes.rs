@@ -9,6 +9,7 @@ use exsync_domain::ids::{MailboxId, ProfileId};
 use exsync_domain::mailbox::{Approval, MailboxInput, MailboxView, WorkloadStatus};
 use exsync_domain::ports::MailboxFilter;
 use exsync_domain::service::{ApplyDefaultsOutcome, BatchItem, BulkEdit, PageRequest};
+use exsync_domain::sync::decisions::DecisionEntry;
 use serde::Deserialize;
 
 use super::{MailboxIds, PageBody, Routes, path_id};
@@ -21,6 +22,7 @@ pub(crate) fn routes(r: Routes) -> Routes {
         .add(Method::GET, "/mailboxes", list)
         .add(Method::GET, "/mailboxes/{id}", get)
         .add(Method::PATCH, "/mailboxes/{id}", update)
+        .add(Method::GET, "/mailboxes/{id}/decisions", decisions)
         .add(
             Method::POST,
             "/mailboxes/apply-default-settings",
@@ -92,6 +94,32 @@ async fn get(
     Ok(Json(
         s.admin().get_mailbox(&caller.grants, &id(&raw)?).await?,
     ))
+}
+
+/// Paging of the decision log.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DecisionsQuery {
+    limit: Option<i64>,
+    next: Option<String>,
+}
+
+/// What the sync worker did with each item it evaluated, newest first.
+async fn decisions(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(raw): Path<String>,
+    ApiQuery(q): ApiQuery<DecisionsQuery>,
+) -> Result<Json<PageBody<DecisionEntry>>, ApiError> {
+    let page = PageRequest {
+        limit: q.limit,
+        next: q.next,
+    };
+    let found = s
+        .admin()
+        .list_decisions(&caller.grants, &id(&raw)?, &page)
+        .await?;
+    Ok(Json(found.into()))
 }
 
 async fn update(

@@ -50,6 +50,18 @@ fn audiences(a: &Alert) -> Vec<String> {
 
 #[async_trait]
 impl OpsStore for DynamoStore {
+    async fn decisions_of_mailbox(
+        &self,
+        mailbox: &exsync_domain::ids::MailboxId,
+        limit: u32,
+        next: Option<String>,
+    ) -> Result<
+        exsync_domain::ports::Page<exsync_domain::sync::decisions::DecisionEntry>,
+        DomainError,
+    > {
+        exsync_domain::ports::SyncStore::list_decisions(self, mailbox, limit, next).await
+    }
+
     /// One copy in the subject's partition and one in each owner's, plus the index item
     /// that dismissal reads; all carry the alert's expiry as TTL. Written with
     /// BatchWriteItem (retrying unprocessed items): the copies are independent reads, and

@@ -15,6 +15,7 @@
 mod access;
 mod activities;
 mod alerts;
+mod decisions;
 mod mailboxes;
 mod profiles;
 mod scheduling;
