@@ -640,10 +640,21 @@ impl SyncEngine {
                 .run()
                 .await,
             ),
-            // Extension points: the outgoing runner (Pending Send → CreateItem
-            // SendAndSaveCopy) and the appointments/contacts/tasks runner plug in here,
-            // with the same client, access and deadline.
-            Workload::Outgoing | Workload::AppointmentsContactsTasks => None,
+            Workload::Outgoing => Some(
+                super::outgoing::OutgoingSync {
+                    client,
+                    impersonate: access.impersonate.as_deref(),
+                    mailbox: &loaded.mailbox,
+                    settings,
+                    ports: &self.ports,
+                    stop_at,
+                }
+                .run()
+                .await,
+            ),
+            // Extension point: the appointments/contacts/tasks runner plugs in here, with
+            // the same client, access and deadline.
+            Workload::AppointmentsContactsTasks => None,
         }
     }
 
