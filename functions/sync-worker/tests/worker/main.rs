@@ -7,6 +7,7 @@
 mod support;
 
 mod deadline;
+mod decision_log;
 mod errors;
 mod exactly_once;
 mod idle_poll;
