@@ -124,6 +124,10 @@ pub struct OrgSettings {
     /// How long alerts stay on the wall before they expire (days, default 30).
     #[serde(default = "default_alert_retention_days")]
     pub alert_retention_days: u32,
+    /// Deleting a synced appointment, contact or task on one side deletes it on the other
+    /// too (default no: a delete only unlinks, so a slip in Outlook never loses a record).
+    #[serde(default)]
+    pub act_delete_propagates: bool,
     /// Optimistic concurrency.
     pub version: u64,
 }
@@ -159,6 +163,7 @@ impl Default for OrgSettings {
             contact_fields: default_fields(ActEntity::Contact),
             task_fields: default_fields(ActEntity::Task),
             alert_retention_days: DEFAULT_ALERT_RETENTION_DAYS,
+            act_delete_propagates: false,
             version: 0,
         }
     }
@@ -302,6 +307,8 @@ pub struct OrgSettingsInput {
     pub task_fields: Option<BTreeMap<String, SyncDirection>>,
     /// Alert retention in days (1–365).
     pub alert_retention_days: Option<i64>,
+    /// Whether deleting a synced appointment, contact or task deletes it on the other side.
+    pub act_delete_propagates: Option<bool>,
 }
 
 /// The longest tracking-token prefix Dynamics 365 accepts.
@@ -431,6 +438,9 @@ impl OrgSettingsInput {
             contact_fields,
             task_fields,
             alert_retention_days,
+            act_delete_propagates: self
+                .act_delete_propagates
+                .unwrap_or(current.act_delete_propagates),
             version: current.version + 1,
         })
     }

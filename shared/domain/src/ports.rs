@@ -446,10 +446,31 @@ pub trait SyncStore: Send + Sync {
     ) -> Result<Option<EmailActivity>, DomainError>;
     /// The latest tracked email with this normalised subject
     /// ([`crate::sync::correlation::normalise_subject`]).
-    async fn email_by_subject(&self, subject: &str)
-    -> Result<Option<EmailActivity>, DomainError>;
+    async fn email_by_subject(&self, subject: &str) -> Result<Option<EmailActivity>, DomainError>;
     /// Tracks the incoming copy of an email whose Internet Message-ID is already tracked
     /// as an outgoing email (the org tracks email between users as two activities): once
     /// per message, like [`MailFlowStore::track_email_once`], under a key of its own.
     async fn track_incoming_copy(&self, e: &EmailActivity) -> Result<Tracked, DomainError>;
+    /// Every appointment, contact and task link of a mailbox (one query of its partition,
+    /// `LINK#…`): read only when the appointments/contacts/tasks workload runs.
+    async fn act_links(
+        &self,
+        _mailbox: &MailboxId,
+    ) -> Result<Vec<crate::sync::act::ActLink>, DomainError> {
+        Err(DomainError::Conflict(
+            "this store keeps no appointment, contact and task links".into(),
+        ))
+    }
+    /// Stores (replaces) a link and its reverse entry (the record's side).
+    async fn put_act_link(&self, _link: &crate::sync::act::ActLink) -> Result<(), DomainError> {
+        Err(DomainError::Conflict(
+            "this store keeps no appointment, contact and task links".into(),
+        ))
+    }
+    /// Removes a link and its reverse entry (unlinking; neither side is deleted).
+    async fn delete_act_link(&self, _link: &crate::sync::act::ActLink) -> Result<(), DomainError> {
+        Err(DomainError::Conflict(
+            "this store keeps no appointment, contact and task links".into(),
+        ))
+    }
 }

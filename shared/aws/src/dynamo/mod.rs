@@ -6,6 +6,7 @@
 //! `attribute_not_exists(pk)` for creates and idempotency keys.
 
 mod access;
+mod act_links;
 mod activities;
 mod due;
 mod ops;

@@ -135,6 +135,27 @@ fn transact(
 
 #[async_trait]
 impl SyncStore for DynamoStore {
+    async fn act_links(
+        &self,
+        mailbox: &MailboxId,
+    ) -> Result<Vec<exsync_domain::sync::act::ActLink>, DomainError> {
+        self.query_act_links(mailbox).await
+    }
+
+    async fn put_act_link(
+        &self,
+        link: &exsync_domain::sync::act::ActLink,
+    ) -> Result<(), DomainError> {
+        self.write_act_link(link).await
+    }
+
+    async fn delete_act_link(
+        &self,
+        link: &exsync_domain::sync::act::ActLink,
+    ) -> Result<(), DomainError> {
+        self.remove_act_link(link).await
+    }
+
     /// One query of the mailbox's partition, sort keys `MAILBOX` … `SYNC#~`. Eventually
     /// consistent (half the read cost): a stale mailbox only costs a version conflict and
     /// a re-read before writing, a stale sync state a page read again (dedup makes it

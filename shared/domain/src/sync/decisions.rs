@@ -13,6 +13,8 @@ use time::OffsetDateTime;
 use crate::activity::CorrelationMethod;
 use crate::ids::{ActivityId, MailboxId};
 use crate::mailbox::Workload;
+use crate::org::ActEntity;
+use crate::sync::act::ActSide;
 
 /// How long decision log entries are kept.
 pub const DECISION_RETENTION_DAYS: i64 = 30;
@@ -80,6 +82,42 @@ pub enum Decision {
         #[serde(default)]
         moved_to_undeliverable: bool,
     },
+    /// An appointment, contact or task was created or updated on one side from the other.
+    ActSynced {
+        /// Which kind.
+        entity: ActEntity,
+        /// The exsync record.
+        record_id: ActivityId,
+        /// The side that was written.
+        to: ActSide,
+        /// It was created there (else updated).
+        created: bool,
+        /// The fields written.
+        fields: Vec<String>,
+    },
+    /// A field changed on both sides since the last sync: the newer change won.
+    ActConflict {
+        /// Which kind.
+        entity: ActEntity,
+        /// The exsync record.
+        record_id: ActivityId,
+        /// The field.
+        field: String,
+        /// The side whose change was kept.
+        winner: ActSide,
+    },
+    /// One side deleted a synced item: the link is gone; the other side's copy stays
+    /// unless the org propagates deletes.
+    ActUnlinked {
+        /// Which kind.
+        entity: ActEntity,
+        /// The exsync record.
+        record_id: ActivityId,
+        /// Where it was deleted.
+        deleted_on: ActSide,
+        /// The other side's copy was deleted too.
+        propagated: bool,
+    },
 }
 
 impl Decision {
@@ -102,6 +140,48 @@ impl Decision {
                 added_mailbox: false,
             } => format!("already tracked as {activity_id}"),
             Decision::Skipped { reason } => format!("skipped: {}", reason.text()),
+            Decision::ActSynced {
+                entity,
+                record_id,
+                to,
+                created,
+                fields,
+            } => {
+                let verb = if *created { "created" } else { "updated" };
+                format!(
+                    "{} {record_id} {verb} in {} ({})",
+                    entity_label(*entity),
+                    to.label(),
+                    fields.join(", ")
+                )
+            }
+            Decision::ActConflict {
+                entity,
+                record_id,
+                field,
+                winner,
+            } => format!(
+                "conflict on {} {record_id} field {field}: changed on both sides, the newer change in {} won",
+                entity_label(*entity),
+                winner.label()
+            ),
+            Decision::ActUnlinked {
+                entity,
+                record_id,
+                deleted_on,
+                propagated,
+            } => {
+                let other = if *propagated {
+                    "deleted on the other side too"
+                } else {
+                    "the other side's copy kept"
+                };
+                format!(
+                    "{} {record_id} deleted in {}: unlinked, {other}",
+                    entity_label(*entity),
+                    deleted_on.label()
+                )
+            }
             Decision::Failed {
                 code,
                 moved_to_undeliverable,
@@ -118,6 +198,15 @@ impl Decision {
     /// True for a failed item (counted in the workload's `items_failed`).
     pub fn is_failure(&self) -> bool {
         matches!(self, Decision::Failed { .. })
+    }
+}
+
+/// How an appointment/contact/task kind reads in the log.
+fn entity_label(entity: ActEntity) -> &'static str {
+    match entity {
+        ActEntity::Appointment => "appointment",
+        ActEntity::Contact => "contact",
+        ActEntity::Task => "task",
     }
 }
 

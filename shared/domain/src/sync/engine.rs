@@ -508,6 +508,12 @@ impl SyncEngine {
         };
         let mut rediscovered = changes.discovered_url.is_some();
         for &workload in workloads {
+            // ACT sync costs three SyncFolderItems: most scheduled polls leave it out.
+            if workload == Workload::AppointmentsContactsTasks
+                && !super::act::act_runs_now(job, mailbox)
+            {
+                continue;
+            }
             let t0 = Instant::now();
             loop {
                 let client = match self.exchange.client(&access.transport, &url) {
@@ -652,9 +658,18 @@ impl SyncEngine {
                 .run()
                 .await,
             ),
-            // Extension point: the appointments/contacts/tasks runner plugs in here, with
-            // the same client, access and deadline.
-            Workload::AppointmentsContactsTasks => None,
+            Workload::AppointmentsContactsTasks => Some(
+                super::act::ActSync {
+                    client,
+                    impersonate: access.impersonate.as_deref(),
+                    loaded,
+                    settings,
+                    ports: &self.ports,
+                    stop_at,
+                }
+                .run()
+                .await,
+            ),
         }
     }
 

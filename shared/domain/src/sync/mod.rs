@@ -5,6 +5,8 @@ pub mod job;
 pub mod scheduler;
 
 // The sync worker (incoming tracking, errors and circuit breaking, the decision log).
+pub mod act;
+pub mod act_fields;
 pub mod correlation;
 pub mod decisions;
 pub mod engine;
