@@ -4,11 +4,15 @@
 //! Each record's body is a [`PollJob`] (JSON); the domain's [`SyncEngine`] runs it. The
 //! handler only translates:
 //!
-//! - records are handled one after the other, in order: the batch comes from a FIFO queue,
-//!   and a message group (a profile's connection slot, or a mailbox) must never be synced
-//!   twice at once;
-//! - after the first record that fails, the rest are not started and are reported failed
-//!   too, as AWS requires for FIFO event sources (order within a group is kept);
+//! - the records of one message group (a profile's connection slot, or a mailbox) are
+//!   handled one after the other, in order: a group is never synced twice at once, which
+//!   is how a profile's maximum concurrent connections holds across every worker. Different
+//!   groups of a batch run at the same time, so an invocation waits on Exchange once for
+//!   many mailboxes rather than once per mailbox (the idle poll's Lambda cost,
+//!   `docs/performance.md`);
+//! - after the first record of a group that fails, the group's later records are not
+//!   started and are reported failed too, as AWS requires for FIFO event sources (order
+//!   within a group is kept);
 //! - the function stops [`STOP_MARGIN`] before its own deadline: a job the engine could not
 //!   finish keeps what it did (sync states are persisted per page) and is reported failed,
 //!   like the records not started, so SQS delivers them again; when a [`Requeue`] is given
@@ -153,8 +157,12 @@ pub async fn handle_job(
     }
 }
 
-/// Runs a batch's records in order until `deadline` (less [`STOP_MARGIN`]) and reports the
-/// records that must come back.
+/// The attribute SQS (and the event source) puts a FIFO message's group in.
+pub const MESSAGE_GROUP_ID: &str = "MessageGroupId";
+
+/// Runs a batch until `deadline` (less [`STOP_MARGIN`]) — each message group's records in
+/// order, the groups at the same time — and reports the records that must come back.
+/// Records without a group attribute count as one group.
 pub async fn handle_batch(
     engine: &SyncEngine,
     event: SqsEvent,
@@ -162,27 +170,34 @@ pub async fn handle_batch(
     requeue: Option<&Requeue>,
 ) -> SqsBatchResponse {
     let stop_at = deadline.checked_sub(STOP_MARGIN).unwrap_or(deadline);
+    let mut groups: Vec<(String, Vec<SqsMessage>)> = Vec::new();
+    for record in event.records {
+        let group = record
+            .attributes
+            .get(MESSAGE_GROUP_ID)
+            .cloned()
+            .unwrap_or_default();
+        match groups.iter_mut().find(|(g, _)| *g == group) {
+            Some((_, records)) => records.push(record),
+            None => groups.push((group, vec![record])),
+        }
+    }
+    let outcomes = futures_util::future::join_all(
+        groups
+            .into_iter()
+            .map(|(_, records)| handle_group(engine, records, stop_at)),
+    )
+    .await;
     let mut failures: Vec<String> = Vec::new();
     let mut requeue_now: Vec<String> = Vec::new();
-    let mut failed_already = false;
-    for record in event.records {
-        let message_id = record.message_id.clone().unwrap_or_default();
-        let result = if failed_already {
-            Err(RecordError::AfterFailure)
-        } else if Instant::now() >= stop_at {
-            Err(RecordError::OutOfTime)
-        } else {
-            handle_record(engine, &record, &message_id, stop_at).await
-        };
-        if let Err(e) = result {
-            failed_already = true;
-            if e.requeue_now()
-                && let Some(r) = record.receipt_handle.clone()
-            {
-                requeue_now.push(r);
-            }
-            failures.push(message_id);
+    for (message_id, receipt, error) in outcomes.into_iter().flatten() {
+        let Some(e) = error else { continue };
+        if e.requeue_now()
+            && let Some(r) = receipt
+        {
+            requeue_now.push(r);
         }
+        failures.push(message_id);
     }
     if let Some(requeue) = requeue
         && !requeue_now.is_empty()
@@ -199,6 +214,30 @@ pub async fn handle_batch(
         })
         .collect();
     response
+}
+
+/// One group's records, in order; after the first failure the rest are not started.
+/// Returns each record's message id, receipt handle and error.
+async fn handle_group(
+    engine: &SyncEngine,
+    records: Vec<SqsMessage>,
+    stop_at: Instant,
+) -> Vec<(String, Option<String>, Option<RecordError>)> {
+    let mut out = Vec::with_capacity(records.len());
+    let mut failed_already = false;
+    for record in records {
+        let message_id = record.message_id.clone().unwrap_or_default();
+        let result = if failed_already {
+            Err(RecordError::AfterFailure)
+        } else if Instant::now() >= stop_at {
+            Err(RecordError::OutOfTime)
+        } else {
+            handle_record(engine, &record, &message_id, stop_at).await
+        };
+        failed_already |= result.is_err();
+        out.push((message_id, record.receipt_handle, result.err()));
+    }
+    out
 }
 
 async fn handle_record(

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use aws_sdk_sqs::Client;
-use aws_sdk_sqs::types::DeleteMessageBatchRequestEntry;
+use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, MessageSystemAttributeName};
 use exsync_domain::sync::engine::SyncEngine;
 
 use crate::Requeue;
@@ -77,6 +77,7 @@ impl LocalPoller {
             .receive_message()
             .queue_url(&self.queue_url)
             .max_number_of_messages(self.batch_size)
+            .message_system_attribute_names(MessageSystemAttributeName::MessageGroupId)
             .wait_time_seconds(wait_secs)
             .send()
             .await
@@ -94,6 +95,15 @@ impl LocalPoller {
             record.receipt_handle = m.receipt_handle.clone();
             record.body = m.body;
             record.event_source = Some("aws:sqs".to_owned());
+            if let Some(group) = m
+                .attributes
+                .as_ref()
+                .and_then(|a| a.get(&MessageSystemAttributeName::MessageGroupId))
+            {
+                record
+                    .attributes
+                    .insert(crate::MESSAGE_GROUP_ID.to_owned(), group.clone());
+            }
             receipts.push((m.message_id, m.receipt_handle));
             event.records.push(record);
         }

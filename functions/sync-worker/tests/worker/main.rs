@@ -6,6 +6,7 @@
 
 mod support;
 
+mod batch;
 mod deadline;
 mod decision_log;
 mod errors;
