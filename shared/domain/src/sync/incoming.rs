@@ -1125,7 +1125,7 @@ mod tests {
     #[test]
     fn html_becomes_readable_text() {
         let html = "<html><head><style>p{}</style></head><body><p>Hello&nbsp;<b>Bob</b>,</p><p>See you &amp; bye</p></body></html>";
-        assert_eq!(html_to_text(html), "Hello Bob,\nSee you & bye");
+        assert_eq!(html_to_text(html), "Hello Bob,\n\nSee you & bye");
     }
 
     #[test]
