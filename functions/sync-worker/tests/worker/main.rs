@@ -6,6 +6,7 @@
 
 mod support;
 
+mod autodiscover;
 mod batch;
 mod deadline;
 mod decision_log;
