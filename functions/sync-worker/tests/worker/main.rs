@@ -8,6 +8,7 @@ mod support;
 
 mod autodiscover;
 mod batch;
+mod act;
 mod deadline;
 mod decision_log;
 mod errors;

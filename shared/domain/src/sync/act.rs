@@ -112,6 +112,10 @@ pub struct ActLink {
     /// When the link was last written.
     #[serde(with = "time::serde::rfc3339")]
     pub synced_at: OffsetDateTime,
+    /// The Exchange item was deleted and the record kept: the link stays as a tombstone so
+    /// the record is not created in Exchange again.
+    #[serde(default)]
+    pub unlinked: bool,
 }
 
 /// Whether a job runs the ACT workload: user mailboxes only; a scheduled job only on every
@@ -445,6 +449,7 @@ impl ActSync<'_> {
             return Ok(());
         };
         match st.links.get(&id.id).cloned() {
+            Some(link) if link.unlinked => Ok(()),
             Some(link) => self.pull_linked(link, id, item, values, st, report).await,
             None if act_fields::categories(item)
                 .iter()
@@ -630,6 +635,7 @@ impl ActSync<'_> {
             change_key: id.change_key.clone(),
             fields,
             synced_at: st.now,
+            unlinked: false,
         };
         self.ports
             .sync
@@ -661,20 +667,32 @@ impl ActSync<'_> {
         st: &mut RunState,
         report: &mut IncomingReport,
     ) -> Result<(), IncomingError> {
-        let Some(link) = st.links.remove(&id.id) else {
+        let Some(mut link) = st.links.remove(&id.id) else {
             return Ok(());
         };
+        if link.unlinked {
+            return Ok(());
+        }
         let propagated = self.settings.act_delete_propagates;
         if propagated {
             self.delete_record(entity, &link.record_id)
                 .await
                 .map_err(IncomingError::Store)?;
+            self.ports
+                .sync
+                .delete_act_link(&link)
+                .await
+                .map_err(IncomingError::Store)?;
+        } else {
+            link.unlinked = true;
+            link.synced_at = st.now;
+            self.ports
+                .sync
+                .put_act_link(&link)
+                .await
+                .map_err(IncomingError::Store)?;
+            st.links.insert(link.item_id.clone(), link.clone());
         }
-        self.ports
-            .sync
-            .delete_act_link(&link)
-            .await
-            .map_err(IncomingError::Store)?;
         self.log(
             st,
             report,
@@ -734,6 +752,8 @@ impl ActSync<'_> {
                 .cloned();
             match link {
                 None => self.create_in_exchange(record, st, report).await?,
+                // Deleted in Exchange, kept in exsync: left alone.
+                Some(link) if link.unlinked => {}
                 Some(link) => self.update_in_exchange(record, link, st, report).await?,
             }
         }
@@ -748,6 +768,15 @@ impl ActSync<'_> {
         for link in gone {
             if self.out_of_time() {
                 return Ok(false);
+            }
+            if link.unlinked {
+                self.ports
+                    .sync
+                    .delete_act_link(&link)
+                    .await
+                    .map_err(IncomingError::Store)?;
+                st.links.remove(&link.item_id);
+                continue;
             }
             self.exsync_deleted(link, st, report).await?;
         }
@@ -825,6 +854,7 @@ impl ActSync<'_> {
             change_key: item_id.change_key.clone(),
             fields: act_fields::item_values(&echo).unwrap_or_default(),
             synced_at: st.now,
+            unlinked: false,
         };
         self.ports
             .sync

@@ -144,6 +144,8 @@ pub struct ItemUpdate {
     pub end: Option<OffsetDateTime>,
     /// Extended properties to set or replace.
     pub extended_properties: Vec<ExtendedProperty>,
+    /// New categories (as the user tags an item in Outlook).
+    pub categories: Option<Vec<String>>,
 }
 
 impl ItemUpdate {
@@ -155,5 +157,6 @@ impl ItemUpdate {
             && self.start.is_none()
             && self.end.is_none()
             && self.extended_properties.is_empty()
+            && self.categories.is_none()
     }
 }

@@ -686,6 +686,9 @@ impl Exchange {
             if let Some(e) = update.end {
                 item.calendar.end = Some(e);
             }
+            if let Some(c) = update.categories {
+                item.categories = c;
+            }
             for p in update.extended_properties {
                 upsert_property(&mut item.extended, p);
             }

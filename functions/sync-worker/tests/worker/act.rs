@@ -1,0 +1,444 @@
+//! Appointments, contacts and tasks, both ways (issue 4 §3 and §5 "ACT create, update,
+//! conflict and delete in both directions"): exsync records of the mailbox owner against
+//! the simulator's Calendar, Contacts and Tasks, with the simulator's control methods
+//! playing the user in Outlook.
+
+use exsync_domain::activity::{Appointment, TaskActivity, TaskStatus};
+use exsync_domain::ids::{ActivityId, Principal};
+use exsync_domain::mailbox::{
+    IncomingTrackingOption, Mailbox, Workload, WorkloadState, WorkloadStatus,
+};
+use exsync_domain::org::{ActDeliveryMethod, SyncDirection};
+use exsync_domain::ports::{ActivityStore, Clock, ConfigStore};
+use exsync_domain::sync::act::TRACKED_CATEGORY;
+use exsync_domain::sync::decisions::Decision;
+use exsync_domain::sync::engine::{JobReport, SyncEngine};
+use exsync_domain::sync::job::{PollJob, PollReason};
+use exsync_ews_sim::ews::{ItemSummary, ItemUpdate, NewTask};
+use exsync_ews_sim::store::{DistinguishedFolder, ItemId};
+use time::OffsetDateTime;
+
+use crate::support::{ALICE, MAILBOX_OWNER, World, far};
+
+fn owner() -> Principal {
+    Principal::parse(MAILBOX_OWNER).unwrap()
+}
+
+/// Alice's mailbox with appointments, contacts and tasks enabled (server-side sync).
+async fn act_mailbox(w: &World) -> Mailbox {
+    let m = w.mailbox(ALICE, IncomingTrackingOption::None).await;
+    let mut next = m.clone();
+    next.appointments_contacts_tasks = ActDeliveryMethod::ServerSideSynchronization;
+    next.act_state = WorkloadState {
+        enabled: true,
+        status: WorkloadStatus::Success,
+        ..WorkloadState::default()
+    };
+    next.version = m.version + 1;
+    ConfigStore::update_mailbox(&w.store, &next, m.version)
+        .await
+        .unwrap();
+    next
+}
+
+/// One ACT run (a job that is not a scheduled one, so the slot rule does not apply), a
+/// minute after the previous one.
+async fn sync(w: &World, engine: &SyncEngine, m: &Mailbox) -> JobReport {
+    w.clock.advance(time::Duration::minutes(1));
+    let job = PollJob {
+        mailbox_id: m.id.clone(),
+        workloads: vec![Workload::AppointmentsContactsTasks],
+        slot: exsync_domain::schedule::epoch_minute(w.clock.now()),
+        reason: PollReason::TestAndEnable,
+    };
+    engine.handle(&job, far()).await.unwrap()
+}
+
+fn task(w: &World, subject: &str) -> TaskActivity {
+    TaskActivity {
+        id: ActivityId::new(),
+        owner: owner(),
+        subject: subject.to_owned(),
+        body: "Ask about the renewal.".into(),
+        due: None,
+        status: TaskStatus::NotStarted,
+        percent_complete: 0,
+        regarding: None,
+        version: 1,
+        modified_at: w.clock.now(),
+    }
+}
+
+fn exchange_tasks(w: &World) -> Vec<ItemSummary> {
+    w.sim
+        .exchange()
+        .items(ALICE, DistinguishedFolder::Tasks)
+        .unwrap()
+}
+
+fn exchange_task(w: &World, subject: &str) -> Option<ItemSummary> {
+    exchange_tasks(w)
+        .into_iter()
+        .find(|i| i.subject.as_deref() == Some(subject))
+}
+
+/// A task the user creates in Outlook and tags "Tracked to exsync".
+fn tracked_exchange_task(w: &World, subject: &str, body: &str) -> ItemId {
+    let ex = w.sim.exchange();
+    let id = ex
+        .create_task(
+            ALICE,
+            NewTask {
+                subject: subject.to_owned(),
+                body_text: Some(body.to_owned()),
+                ..NewTask::default()
+            },
+        )
+        .unwrap();
+    ex.update_item(
+        ALICE,
+        &id,
+        ItemUpdate {
+            categories: Some(vec![TRACKED_CATEGORY.to_owned()]),
+            ..ItemUpdate::default()
+        },
+    )
+    .unwrap();
+    id
+}
+
+async fn owner_tasks(w: &World) -> Vec<TaskActivity> {
+    ActivityStore::list_tasks(&w.store, &owner()).await.unwrap()
+}
+
+async fn decisions(w: &World, m: &Mailbox) -> Vec<Decision> {
+    w.decisions(m)
+        .await
+        .into_iter()
+        .map(|d| d.outcome)
+        .collect()
+}
+
+#[tokio::test]
+async fn an_appointment_created_in_exsync_appears_in_the_owners_calendar() {
+    let w = World::start("act-create-appointment").await;
+    let m = act_mailbox(&w).await;
+    let engine = w.engine();
+    let start = time::macros::datetime!(2026-12-01 10:00 UTC);
+    let a = Appointment {
+        id: ActivityId::new(),
+        owner: owner(),
+        subject: "Quarterly review".into(),
+        start,
+        end: start + time::Duration::hours(1),
+        all_day: false,
+        location: "Room 4".into(),
+        body: String::new(),
+        required_attendees: Vec::new(),
+        optional_attendees: Vec::new(),
+        regarding: None,
+        version: 1,
+        modified_at: w.clock.now(),
+    };
+    ActivityStore::put_appointment(&w.store, &a, None)
+        .await
+        .unwrap();
+
+    sync(&w, &engine, &m).await;
+
+    let calendar = w
+        .sim
+        .exchange()
+        .items(ALICE, DistinguishedFolder::Calendar)
+        .unwrap();
+    let item = calendar
+        .iter()
+        .find(|i| i.subject.as_deref() == Some("Quarterly review"))
+        .expect("the appointment is in the calendar");
+    assert_eq!(item.start, Some(start));
+    assert!(decisions(&w, &m).await.iter().any(|d| matches!(
+        d,
+        Decision::ActSynced { record_id, created: true, .. } if *record_id == a.id
+    )));
+}
+
+#[tokio::test]
+async fn a_task_created_in_exsync_is_created_in_exchange_once() {
+    let w = World::start("act-create-once").await;
+    let m = act_mailbox(&w).await;
+    let engine = w.engine();
+    ActivityStore::put_task(&w.store, &task(&w, "Call Fabrikam"), None)
+        .await
+        .unwrap();
+
+    sync(&w, &engine, &m).await;
+    sync(&w, &engine, &m).await;
+
+    let copies = exchange_tasks(&w)
+        .into_iter()
+        .filter(|i| i.subject.as_deref() == Some("Call Fabrikam"))
+        .count();
+    assert_eq!(copies, 1);
+}
+
+#[tokio::test]
+async fn a_task_tracked_in_exchange_appears_in_exsync_and_an_untracked_one_does_not() {
+    let w = World::start("act-track-exchange").await;
+    let m = act_mailbox(&w).await;
+    let engine = w.engine();
+    tracked_exchange_task(&w, "Send the quote", "Before Friday.");
+    w.sim
+        .exchange()
+        .create_task(
+            ALICE,
+            NewTask {
+                subject: "Buy milk".into(),
+                ..NewTask::default()
+            },
+        )
+        .unwrap();
+
+    sync(&w, &engine, &m).await;
+
+    let tasks = owner_tasks(&w).await;
+    let subjects: Vec<&str> = tasks.iter().map(|t| t.subject.as_str()).collect();
+    assert_eq!(subjects, vec!["Send the quote"]);
+    assert_eq!(tasks[0].body, "Before Friday.");
+}
+
+#[tokio::test]
+async fn a_change_in_exsync_follows_to_exchange() {
+    let w = World::start("act-update-to-exchange").await;
+    let m = act_mailbox(&w).await;
+    let engine = w.engine();
+    let mut t = task(&w, "Call Fabrikam");
+    ActivityStore::put_task(&w.store, &t, None).await.unwrap();
+    sync(&w, &engine, &m).await;
+
+    t.subject = "Call Fabrikam back".into();
+    t.version += 1;
+    t.modified_at = w.clock.now();
+    ActivityStore::put_task(&w.store, &t, Some(t.version - 1))
+        .await
+        .unwrap();
+    sync(&w, &engine, &m).await;
+
+    assert!(exchange_task(&w, "Call Fabrikam back").is_some());
+    assert!(exchange_task(&w, "Call Fabrikam").is_none());
+}
+
+#[tokio::test]
+async fn a_change_in_exchange_follows_to_exsync() {
+    let w = World::start("act-update-to-exsync").await;
+    let m = act_mailbox(&w).await;
+    let engine = w.engine();
+    let id = tracked_exchange_task(&w, "Send the quote", "Before Friday.");
+    sync(&w, &engine, &m).await;
+
+    w.sim
+        .exchange()
+        .update_item(
+            ALICE,
+            &id,
+            ItemUpdate {
+                subject: Some("Send the revised quote".into()),
+                ..ItemUpdate::default()
+            },
+        )
+        .unwrap();
+    sync(&w, &engine, &m).await;
+
+    let tasks = owner_tasks(&w).await;
+    assert_eq!(tasks.len(), 1);
+    assert_eq!(tasks[0].subject, "Send the revised quote");
+}
+
+#[tokio::test]
+async fn a_field_directed_to_exchange_only_is_not_pulled() {
+    let w = World::start("act-direction").await;
+    w.settings(|s| {
+        s.task_fields
+            .insert("body".into(), SyncDirection::ToExchange);
+    })
+    .await;
+    let m = act_mailbox(&w).await;
+    let engine = w.engine();
+    tracked_exchange_task(&w, "Send the quote", "Before Friday.");
+
+    sync(&w, &engine, &m).await;
+
+    let tasks = owner_tasks(&w).await;
+    assert_eq!(tasks.len(), 1);
+    assert_eq!(tasks[0].subject, "Send the quote");
+    assert_eq!(
+        tasks[0].body, "",
+        "the body is exsync's to set, not Exchange's"
+    );
+}
+
+#[tokio::test]
+async fn a_field_with_no_direction_is_not_pulled() {
+    let w = World::start("act-direction-none").await;
+    w.settings(|s| {
+        s.task_fields.insert("subject".into(), SyncDirection::None);
+    })
+    .await;
+    let m = act_mailbox(&w).await;
+    let engine = w.engine();
+    tracked_exchange_task(&w, "Send the quote", "Before Friday.");
+
+    sync(&w, &engine, &m).await;
+
+    let tasks = owner_tasks(&w).await;
+    assert_eq!(tasks.len(), 1);
+    assert_eq!(tasks[0].subject, "");
+    assert_eq!(tasks[0].body, "Before Friday.");
+}
+
+/// A linked task changed on both sides: exsync at `exsync_changed_at`, Exchange now (the
+/// simulator's clock is the wall clock).
+async fn conflict(label: &str, exsync_changed_at: OffsetDateTime) -> (World, Mailbox) {
+    let w = World::start(label).await;
+    let m = act_mailbox(&w).await;
+    let engine = w.engine();
+    let id = tracked_exchange_task(&w, "Send the quote", "Before Friday.");
+    sync(&w, &engine, &m).await;
+
+    let mut t = owner_tasks(&w).await.remove(0);
+    t.subject = "Send the quote (exsync)".into();
+    t.version += 1;
+    t.modified_at = exsync_changed_at;
+    ActivityStore::put_task(&w.store, &t, Some(t.version - 1))
+        .await
+        .unwrap();
+    w.sim
+        .exchange()
+        .update_item(
+            ALICE,
+            &id,
+            ItemUpdate {
+                subject: Some("Send the quote (Outlook)".into()),
+                ..ItemUpdate::default()
+            },
+        )
+        .unwrap();
+    sync(&w, &engine, &m).await;
+    (w, m)
+}
+
+#[tokio::test]
+async fn a_conflict_goes_to_the_newer_exchange_change_and_is_logged() {
+    let past = time::macros::datetime!(2020-01-01 00:00 UTC);
+    let (w, m) = conflict("act-conflict-exchange", past).await;
+
+    assert_eq!(owner_tasks(&w).await[0].subject, "Send the quote (Outlook)");
+    assert!(exchange_task(&w, "Send the quote (Outlook)").is_some());
+    let logged = w.decisions(&m).await;
+    let entry = logged
+        .iter()
+        .find(|d| matches!(d.outcome, Decision::ActConflict { .. }))
+        .expect("the conflict is logged");
+    assert!(entry.text.contains("field subject"), "{}", entry.text);
+    assert!(entry.text.contains("Exchange won"), "{}", entry.text);
+}
+
+#[tokio::test]
+async fn a_conflict_goes_to_the_newer_exsync_change_and_is_logged() {
+    let future = OffsetDateTime::now_utc() + time::Duration::days(1);
+    let (w, m) = conflict("act-conflict-exsync", future).await;
+
+    assert_eq!(owner_tasks(&w).await[0].subject, "Send the quote (exsync)");
+    assert!(exchange_task(&w, "Send the quote (exsync)").is_some());
+    assert!(decisions(&w, &m).await.iter().any(|d| matches!(
+        d,
+        Decision::ActConflict {
+            winner: exsync_domain::sync::act::ActSide::Exsync,
+            ..
+        }
+    )));
+}
+
+#[tokio::test]
+async fn deleting_in_exchange_unlinks_and_keeps_the_exsync_record() {
+    let w = World::start("act-delete-exchange").await;
+    let m = act_mailbox(&w).await;
+    let engine = w.engine();
+    let id = tracked_exchange_task(&w, "Send the quote", "Before Friday.");
+    sync(&w, &engine, &m).await;
+
+    w.sim.exchange().delete_item(ALICE, &id).unwrap();
+    sync(&w, &engine, &m).await;
+
+    assert_eq!(owner_tasks(&w).await.len(), 1, "the record stays");
+    assert!(decisions(&w, &m).await.iter().any(|d| matches!(
+        d,
+        Decision::ActUnlinked {
+            propagated: false,
+            ..
+        }
+    )));
+    assert!(
+        exchange_task(&w, "Send the quote").is_none(),
+        "the user's delete is not undone"
+    );
+}
+
+#[tokio::test]
+async fn deleting_in_exsync_unlinks_and_keeps_the_exchange_item() {
+    let w = World::start("act-delete-exsync").await;
+    let m = act_mailbox(&w).await;
+    let engine = w.engine();
+    let t = task(&w, "Call Fabrikam");
+    ActivityStore::put_task(&w.store, &t, None).await.unwrap();
+    sync(&w, &engine, &m).await;
+
+    ActivityStore::delete_task(&w.store, &t.id).await.unwrap();
+    sync(&w, &engine, &m).await;
+
+    assert!(
+        exchange_task(&w, "Call Fabrikam").is_some(),
+        "the item stays"
+    );
+    assert!(decisions(&w, &m).await.iter().any(|d| matches!(
+        d,
+        Decision::ActUnlinked {
+            propagated: false,
+            ..
+        }
+    )));
+}
+
+#[tokio::test]
+async fn a_scheduled_poll_runs_act_only_on_every_third_slot() {
+    let w = World::start("act-stride").await;
+    let m = act_mailbox(&w).await;
+    let engine = w.engine();
+    // The first run places the mailbox on its interval.
+    sync(&w, &engine, &m).await;
+    let interval = i64::from(
+        w.reload(&m)
+            .await
+            .scheduler
+            .interval_minutes
+            .expect("the mailbox is scheduled"),
+    );
+    let before = w.sim.request_count("SyncFolderItems");
+    let mut ran = 0;
+    for slot in [3 * interval, 4 * interval, 5 * interval] {
+        let job = PollJob {
+            mailbox_id: m.id.clone(),
+            workloads: vec![Workload::AppointmentsContactsTasks],
+            slot,
+            reason: PollReason::Scheduled,
+        };
+        let report = engine.handle(&job, far()).await.unwrap();
+        ran += report
+            .workloads
+            .iter()
+            .filter(|r| r.workload == Workload::AppointmentsContactsTasks)
+            .count();
+    }
+    assert_eq!(ran, 1, "one slot in three");
+    // Three incoming polls (one call each) and one ACT run (one per folder).
+    assert_eq!(w.sim.request_count("SyncFolderItems") - before, 3 + 3);
+}
