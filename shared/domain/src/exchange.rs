@@ -259,6 +259,7 @@ mod tests {
             active: true,
             last_test: None,
             circuit: Circuit::Closed,
+            last_majority_alert_at: None,
             version: 1,
             created_at: now,
             modified_at: now,

@@ -197,6 +197,15 @@ pub struct Profile {
     /// Circuit breaker state (sync engine).
     #[serde(default)]
     pub circuit: Circuit,
+    /// When the owner was last emailed that most of the profile's mailboxes fail (sync
+    /// engine, [`crate::sync::majority`]): at most one such email an hour, claimed by a
+    /// versioned write of this field before the email goes out.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "time::serde::rfc3339::option"
+    )]
+    pub last_majority_alert_at: Option<OffsetDateTime>,
     /// Optimistic concurrency: incremented on every write.
     pub version: u64,
     /// Created.
@@ -547,6 +556,7 @@ impl ProfileInput {
             active: self.active.unwrap_or(true),
             last_test: existing.and_then(|p| p.last_test.clone()),
             circuit: existing.map(|p| p.circuit.clone()).unwrap_or_default(),
+            last_majority_alert_at: existing.and_then(|p| p.last_majority_alert_at),
             version: existing.map_or(1, |p| p.version + 1),
             created_at: existing.map_or(now, |p| p.created_at),
             modified_at: now,

@@ -382,6 +382,7 @@ impl World {
             active: true,
             last_test: None,
             circuit: Circuit::Closed,
+            last_majority_alert_at: None,
             version: 1,
             created_at: start,
             modified_at: start,

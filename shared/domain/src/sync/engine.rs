@@ -603,18 +603,55 @@ impl SyncEngine {
             );
             return Ok(RunOutcome::Retry);
         }
-        self.finish(
-            job,
-            loaded,
-            profile,
-            settings,
-            changes,
-            reports,
-            unfinished,
-            profile_failure,
-        )
-        .await
-        .map(RunOutcome::Report)
+        let mailbox_failed = profile_failure.is_none()
+            && !(changes.transient.is_empty() && changes.permanent.is_empty());
+        let report = self
+            .finish(
+                job,
+                loaded,
+                profile,
+                settings,
+                changes,
+                reports,
+                unfinished,
+                profile_failure,
+            )
+            .await?;
+        if mailbox_failed {
+            self.majority_check(profile, &access, &url, stop_at).await;
+        }
+        Ok(RunOutcome::Report(report))
+    }
+
+    /// After a mailbox failure: the majority-failure email ([`super::majority`]). Its own
+    /// failures are logged, never the job's: the job's outcome is already written.
+    async fn majority_check(
+        &self,
+        profile: &Profile,
+        access: &Access,
+        url: &str,
+        stop_at: Instant,
+    ) {
+        let now = self.ports.clock.now();
+        if !super::majority::email_due(profile, now) {
+            return;
+        }
+        let Ok(client) = self.exchange.client(&access.transport, url) else {
+            return;
+        };
+        match super::majority::check(self.ports.config.as_ref(), &client, profile, now, stop_at)
+            .await
+        {
+            Ok(check) => {
+                tracing::info!(profile_id = %profile.id, outcome = ?check.outcome, "majority-failure check");
+                if let Some(p) = check.fresh_profile {
+                    self.remember_profile(p);
+                }
+            }
+            Err(e) => {
+                tracing::warn!(profile_id = %profile.id, error = %e, "majority-failure check failed");
+            }
+        }
     }
 
     /// Runs one workload; `None` for a workload whose runner is not built yet.

@@ -12,4 +12,5 @@ pub mod decisions;
 pub mod engine;
 pub mod errors;
 pub mod incoming;
+pub mod majority;
 pub mod outgoing;
