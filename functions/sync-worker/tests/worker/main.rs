@@ -6,12 +6,13 @@
 
 mod support;
 
-mod autodiscover;
-mod batch;
 mod act;
+mod batch;
 mod deadline;
 mod decision_log;
 mod errors;
 mod exactly_once;
 mod idle_poll;
 mod incoming;
+mod majority;
+mod outgoing;

@@ -211,7 +211,10 @@ impl OutgoingSync<'_> {
                 Err(e) => return self.failed_attempt(claimed, e).await,
             }
         }
-        let token = self.token_for(&claimed).await.map_err(IncomingError::Store)?;
+        let token = self
+            .token_for(&claimed)
+            .await
+            .map_err(IncomingError::Store)?;
         let op = CreateItem::messages(
             MessageDisposition::SendAndSaveCopy,
             Some(DistinguishedFolderName::SentItems.into()),
@@ -307,12 +310,15 @@ impl OutgoingSync<'_> {
         let op = FindItem {
             traversal: ItemTraversal::Shallow,
             shape,
-            paging: Some(IndexedPageView::new(1, 0)),
+            paging: Some(IndexedPageView::new(0, 1)),
             restriction: Some(Restriction::equal(activity_id_property(), id.as_str())),
             sort_order: Vec::new(),
             parent_folder_ids: vec![DistinguishedFolderName::SentItems.into()],
         };
-        let r = self.client.call(self.impersonate, &op, self.stop_at).await?;
+        let r = self
+            .client
+            .call(self.impersonate, &op, self.stop_at)
+            .await?;
         let Some(page) = r.body.into_iter().next() else {
             return Ok(None);
         };
@@ -521,7 +527,12 @@ impl OutgoingSync<'_> {
     }
 
     /// The Error alert for an email that could not be sent, to the sender mailbox's owner.
-    fn failure_alert(&self, email: &EmailActivity, code: &str, now: OffsetDateTime) -> Option<Alert> {
+    fn failure_alert(
+        &self,
+        email: &EmailActivity,
+        code: &str,
+        now: OffsetDateTime,
+    ) -> Option<Alert> {
         self.settings.writes_alerts(AlertLevel::Error).then(|| Alert {
             id: AlertId::new(),
             level: AlertLevel::Error,
@@ -597,8 +608,14 @@ mod tests {
     fn the_same_activity_derives_the_same_token_and_the_next_candidate_differs() {
         let format = TrackingToken::default();
         let id = ActivityId::parse("a-2").unwrap();
-        assert_eq!(token_candidate(&format, &id, 0), token_candidate(&format, &id, 0));
-        assert_ne!(token_candidate(&format, &id, 0), token_candidate(&format, &id, 1));
+        assert_eq!(
+            token_candidate(&format, &id, 0),
+            token_candidate(&format, &id, 0)
+        );
+        assert_ne!(
+            token_candidate(&format, &id, 0),
+            token_candidate(&format, &id, 1)
+        );
     }
 
     #[test]
