@@ -8,6 +8,9 @@ SHELL := /bin/bash
 
 VENV        := .venv
 PY          := $(VENV)/bin/python
+# aws-sam-cli pins boto3 below moto's, so it lives in a venv of its own.
+SAM_VENV    := .venv-sam
+SAM         := $(SAM_VENV)/bin/sam
 CARGO       ?= cargo
 # Microsoft's EWS schema lives beside the repository (../shared/ews-schema); tests and the
 # simulator read it from here.
@@ -17,7 +20,7 @@ export CARGO_TARGET_DIR ?= $(CURDIR)/target
 
 APT_PACKAGES := libxml2-utils libxml2-dev pkg-config curl ca-certificates
 
-.PHONY: help deps venv build test test-rust test-interop lint demo bench clean-run
+.PHONY: help deps venv sam-venv build test test-rust test-interop lint lint-template demo bench clean-run
 
 help:
 	@echo "make test   - install what is needed, lint, run every Rust and Python test"
@@ -46,17 +49,30 @@ $(VENV)/.installed: requirements.txt
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
 	@touch $@
 
+sam-venv: $(SAM_VENV)/.installed
+
+$(SAM_VENV)/.installed: requirements-sam.txt
+	@test -x $(SAM_VENV)/bin/python || python3 -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install -q --disable-pip-version-check -r requirements-sam.txt
+	@touch $@
+
 build: deps
 	$(CARGO) build --workspace --all-targets
 
 # --- tests ------------------------------------------------------------------------------
 
-test: deps venv lint test-rust test-interop
+test: deps venv lint lint-template test-rust test-interop
 	@echo "make test: all suites passed"
 
 lint: deps
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+# The SAM template, offline: cfn-lint (pinned in requirements.txt) and SAM's own lint.
+# SAM needs a region to resolve the partition, nothing else; telemetry stays off.
+lint-template: venv sam-venv
+	$(VENV)/bin/cfn-lint template.yaml
+	SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1 $(SAM) validate --lint --template-file template.yaml
 
 # Every Rust test runs with a local AWS endpoint (moto server, from .venv) up: the AWS
 # adapters' tests fail without one rather than pass silently.
