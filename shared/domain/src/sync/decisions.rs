@@ -118,6 +118,14 @@ pub enum Decision {
         /// The other side's copy was deleted too.
         propagated: bool,
     },
+    /// An outgoing email was sent, or found already sent in Sent Items (an earlier
+    /// attempt's send went through) and marked Sent without sending again.
+    Sent {
+        /// The email activity.
+        activity_id: ActivityId,
+        /// Found in Sent Items by its activity id: not sent again.
+        already_in_sent_items: bool,
+    },
 }
 
 impl Decision {
@@ -182,6 +190,14 @@ impl Decision {
                     deleted_on.label()
                 )
             }
+            Decision::Sent {
+                activity_id,
+                already_in_sent_items: false,
+            } => format!("sent as {activity_id}"),
+            Decision::Sent {
+                activity_id,
+                already_in_sent_items: true,
+            } => format!("already in Sent Items: marked Sent as {activity_id}"),
             Decision::Failed {
                 code,
                 moved_to_undeliverable,

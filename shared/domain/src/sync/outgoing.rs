@@ -415,24 +415,9 @@ impl OutgoingSync<'_> {
             }
             return Err(e);
         }
-        // The log's wording is the outgoing one; the outcome is the nearest existing kind
-        // (an activity now stands for the message).
-        let (decision, text) = if already {
-            (
-                Decision::AlreadyTracked {
-                    activity_id: email.id.clone(),
-                    added_mailbox: false,
-                },
-                format!("already in Sent Items: marked Sent as {}", email.id),
-            )
-        } else {
-            (
-                Decision::Tracked {
-                    activity_id: email.id.clone(),
-                    correlation: crate::activity::CorrelationMethod::None,
-                },
-                format!("sent as {}", email.id),
-            )
+        let decision = Decision::Sent {
+            activity_id: email.id.clone(),
+            already_in_sent_items: already,
         };
         tracing::info!(
             mailbox_id = %self.mailbox.id,
@@ -440,8 +425,7 @@ impl OutgoingSync<'_> {
             already_in_sent_items = already,
             "email sent"
         );
-        let mut entry = self.entry(&email, item_id, decision, now);
-        entry.text = text;
+        let entry = self.entry(&email, item_id, decision, now);
         let keys = CorrelationKeys::of(&email, self.settings);
         let pointers = if keys.is_empty() {
             Vec::new()
