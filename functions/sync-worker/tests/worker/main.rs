@@ -6,9 +6,9 @@
 
 mod support;
 
+mod act;
 mod autodiscover;
 mod batch;
-mod act;
 mod deadline;
 mod decision_log;
 mod errors;
