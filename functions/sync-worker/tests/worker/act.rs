@@ -3,8 +3,8 @@
 //! the simulator's Calendar, Contacts and Tasks, with the simulator's control methods
 //! playing the user in Outlook.
 
-use exsync_domain::activity::{Appointment, TaskActivity, TaskStatus};
-use exsync_domain::ids::{ActivityId, Principal};
+use exsync_domain::activity::{Appointment, ContactActivity, TaskActivity, TaskStatus};
+use exsync_domain::ids::{ActivityId, EmailAddress, Principal};
 use exsync_domain::mailbox::{
     IncomingTrackingOption, Mailbox, Workload, WorkloadState, WorkloadStatus,
 };
@@ -14,7 +14,7 @@ use exsync_domain::sync::act::TRACKED_CATEGORY;
 use exsync_domain::sync::decisions::Decision;
 use exsync_domain::sync::engine::{JobReport, SyncEngine};
 use exsync_domain::sync::job::{PollJob, PollReason};
-use exsync_ews_sim::ews::{ItemSummary, ItemUpdate, NewTask};
+use exsync_ews_sim::ews::{ItemSummary, ItemUpdate, NewContact, NewTask};
 use exsync_ews_sim::store::{DistinguishedFolder, ItemId};
 use time::OffsetDateTime;
 
@@ -441,4 +441,132 @@ async fn a_scheduled_poll_runs_act_only_on_every_third_slot() {
     assert_eq!(ran, 1, "one slot in three");
     // The one ACT run: one SyncFolderItems per folder; the others called nothing.
     assert_eq!(w.sim.request_count("SyncFolderItems") - before, 3);
+}
+
+#[tokio::test]
+async fn a_contact_created_and_changed_in_exsync_is_written_to_exchange_without_failures() {
+    let w = World::start("act-contact").await;
+    let m = act_mailbox(&w).await;
+    let engine = w.engine();
+    let mut c = ContactActivity {
+        id: ActivityId::new(),
+        owner: owner(),
+        first_name: "Dana".into(),
+        last_name: "Buyer".into(),
+        email: EmailAddress::parse("dana@fabrikam.test"),
+        company: "Fabrikam".into(),
+        job_title: "Buyer".into(),
+        business_phone: "+1 555 0100".into(),
+        mobile_phone: String::new(),
+        version: 1,
+        modified_at: w.clock.now(),
+    };
+    ActivityStore::put_contact(&w.store, &c, None)
+        .await
+        .unwrap();
+    sync(&w, &engine, &m).await;
+
+    c.job_title = "Head of purchasing".into();
+    c.email = EmailAddress::parse("dana.buyer@fabrikam.test");
+    c.business_phone = String::new();
+    c.version += 1;
+    c.modified_at = w.clock.now();
+    ActivityStore::put_contact(&w.store, &c, Some(c.version - 1))
+        .await
+        .unwrap();
+    sync(&w, &engine, &m).await;
+
+    let contacts = w
+        .sim
+        .exchange()
+        .items(ALICE, DistinguishedFolder::Contacts)
+        .unwrap();
+    assert_eq!(contacts.len(), 1);
+    let logged = decisions(&w, &m).await;
+    assert!(
+        !logged.iter().any(Decision::is_failure),
+        "{:?}",
+        logged.iter().map(Decision::text).collect::<Vec<_>>()
+    );
+    assert!(logged.iter().any(|d| matches!(
+        d,
+        Decision::ActSynced { created: false, fields, .. }
+            if fields.contains(&"job_title".to_owned()) && fields.contains(&"email".to_owned())
+    )));
+}
+
+#[tokio::test]
+async fn when_the_org_propagates_deletes_deleting_in_exsync_deletes_in_exchange() {
+    let w = World::start("act-delete-propagates").await;
+    w.settings(|s| s.act_delete_propagates = true).await;
+    let m = act_mailbox(&w).await;
+    let engine = w.engine();
+    let t = task(&w, "Call Fabrikam");
+    ActivityStore::put_task(&w.store, &t, None).await.unwrap();
+    sync(&w, &engine, &m).await;
+    assert!(exchange_task(&w, "Call Fabrikam").is_some());
+
+    ActivityStore::delete_task(&w.store, &t.id).await.unwrap();
+    sync(&w, &engine, &m).await;
+
+    assert!(exchange_task(&w, "Call Fabrikam").is_none());
+    assert!(decisions(&w, &m).await.iter().any(|d| matches!(
+        d,
+        Decision::ActUnlinked {
+            propagated: true,
+            ..
+        }
+    )));
+}
+
+#[tokio::test]
+async fn a_contact_tracked_in_exchange_appears_in_exsync() {
+    let w = World::start("act-track-contact").await;
+    let m = act_mailbox(&w).await;
+    let engine = w.engine();
+    let ex = w.sim.exchange();
+    let id = ex
+        .create_contact(
+            ALICE,
+            NewContact {
+                display_name: "Dana Buyer".into(),
+                given_name: Some("Dana".into()),
+                surname: Some("Buyer".into()),
+                company_name: Some("Fabrikam".into()),
+                email: Some("dana@fabrikam.test".into()),
+                business_phone: Some("+1 555 0100".into()),
+                ..NewContact::default()
+            },
+        )
+        .unwrap();
+    ex.update_item(
+        ALICE,
+        &id,
+        ItemUpdate {
+            categories: Some(vec![TRACKED_CATEGORY.to_owned()]),
+            ..ItemUpdate::default()
+        },
+    )
+    .unwrap();
+
+    sync(&w, &engine, &m).await;
+
+    let contacts = ActivityStore::list_contacts(&w.store, &owner())
+        .await
+        .unwrap();
+    assert_eq!(contacts.len(), 1);
+    let c = &contacts[0];
+    assert_eq!(
+        (
+            c.first_name.as_str(),
+            c.last_name.as_str(),
+            c.company.as_str()
+        ),
+        ("Dana", "Buyer", "Fabrikam")
+    );
+    assert_eq!(
+        c.email.as_ref().map(|e| e.as_str()),
+        Some("dana@fabrikam.test")
+    );
+    assert_eq!(c.business_phone, "+1 555 0100");
 }
