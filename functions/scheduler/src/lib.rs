@@ -10,8 +10,8 @@
 //! (`<mailbox>:<minute>`) it has already seen.
 //!
 //! The Lambda calls [`handle_tick`] for each event and prints [`metrics_line`] (CloudWatch
-//! embedded metric format: due, enqueued, failed, probes and skipped by reason become
-//! metrics without an API call); `exsync serve` runs [`run_every`].
+//! embedded metric format: due, enqueued, failed, probes, skipped by reason and the read
+//! and enqueue times become metrics without an API call); `exsync serve` runs [`run_every`].
 
 #![warn(missing_docs)]
 
@@ -86,22 +86,26 @@ pub async fn handle_tick(
 
 /// The tick's counts as one CloudWatch embedded-metric-format log line.
 pub fn metrics_line(report: &TickReport, at: OffsetDateTime) -> String {
-    let mut names = vec!["Due", "Enqueued", "Failed", "Probes", "QueryFailures"];
+    let mut metrics: Vec<(String, &str)> = ["Due", "Enqueued", "Failed", "Probes", "QueryFailures"]
+        .iter()
+        .map(|n| ((*n).to_owned(), "Count"))
+        .collect();
+    metrics.push(("ReadTime".to_owned(), "Milliseconds"));
+    metrics.push(("EnqueueTime".to_owned(), "Milliseconds"));
     let mut body = json!({
         "Due": report.due,
         "Enqueued": report.enqueued,
         "Failed": report.failed,
         "Probes": report.probes,
         "QueryFailures": report.query_failures,
+        "ReadTime": report.read_ms,
+        "EnqueueTime": report.enqueue_ms,
         "slot": report.slot,
     });
-    let skipped: Vec<(String, usize)> = SkipReason::ALL
-        .iter()
-        .map(|r| (format!("Skipped_{}", r.as_str()), report.skipped(*r)))
-        .collect();
-    for (name, count) in &skipped {
-        names.push(name);
-        body[name.as_str()] = json!(count);
+    for r in SkipReason::ALL {
+        let name = format!("Skipped_{}", r.as_str());
+        body[name.as_str()] = json!(report.skipped(r));
+        metrics.push((name, "Count"));
     }
     let millis = at.unix_timestamp_nanos() / 1_000_000;
     body["_aws"] = json!({
@@ -109,9 +113,9 @@ pub fn metrics_line(report: &TickReport, at: OffsetDateTime) -> String {
         "CloudWatchMetrics": [{
             "Namespace": METRICS_NAMESPACE,
             "Dimensions": [[]],
-            "Metrics": names
+            "Metrics": metrics
                 .iter()
-                .map(|n| json!({"Name": n, "Unit": "Count"}))
+                .map(|(name, unit)| json!({"Name": name, "Unit": unit}))
                 .collect::<Vec<_>>(),
         }],
     });
@@ -181,6 +185,6 @@ mod tests {
             let name = m["Name"].as_str().unwrap();
             assert!(line.get(name).is_some(), "{name} is declared but absent");
         }
-        assert_eq!(declared.len(), 5 + SkipReason::ALL.len());
+        assert_eq!(declared.len(), 7 + SkipReason::ALL.len());
     }
 }

@@ -125,6 +125,10 @@ pub struct TickReport {
     pub probes: usize,
     /// Mailboxes not enqueued, by reason.
     pub skipped: BTreeMap<SkipReason, usize>,
+    /// Time spent reading the due index and the profiles, milliseconds.
+    pub read_ms: u64,
+    /// Time spent enqueueing, milliseconds.
+    pub enqueue_ms: u64,
 }
 
 impl TickReport {
@@ -252,14 +256,17 @@ impl Scheduler {
     /// all; partial failures are in the report ([`TickReport::complete`]).
     pub async fn run_tick(&self, now: OffsetDateTime) -> Result<TickReport, DomainError> {
         let minute = epoch_minute(now);
+        let started = std::time::Instant::now();
         let due = self.due_at(minute).await;
         let profiles = self.load_profiles(&due.entries).await;
+        let read_ms = millis(started.elapsed());
         let mut report = TickReport {
             slot: minute,
             queries: due.queries,
             query_failures: due.failures,
             profiles_read: profiles.len(),
             due: due.entries.len(),
+            read_ms,
             ..TickReport::default()
         };
 
@@ -332,7 +339,9 @@ impl Scheduler {
         report.skipped.retain(|_, n| *n > 0);
 
         if !jobs.is_empty() {
+            let started = std::time::Instant::now();
             let enqueued = self.ports.polls.enqueue_polls(&jobs).await?;
+            report.enqueue_ms = millis(started.elapsed());
             report.enqueued = enqueued.enqueued;
             report.failed = enqueued.failed.len();
             for f in enqueued.failed.iter().take(10) {
@@ -348,6 +357,8 @@ impl Scheduler {
             queries = report.queries,
             query_failures = report.query_failures,
             profiles = report.profiles_read,
+            read_ms = report.read_ms,
+            enqueue_ms = report.enqueue_ms,
             skipped_postponed = report.skipped(SkipReason::Postponed),
             skipped_circuit_open = report.skipped(SkipReason::CircuitOpen),
             skipped_profile_inactive = report.skipped(SkipReason::ProfileInactive),
@@ -382,4 +393,8 @@ impl Scheduler {
         });
         (id.clone(), read)
     }
+}
+
+fn millis(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
