@@ -26,6 +26,14 @@ pub async fn sender(w: &World, email: &str) -> Mailbox {
         status_at: Some(w.clock.now()),
         ..WorkloadState::default()
     };
+    // On its polling slots, as the admin API leaves a mailbox it changed.
+    let settings = ConfigStore::get_settings(&w.store).await.unwrap();
+    exsync_domain::schedule::refresh_schedule(
+        &mut next,
+        Some(&w.profile),
+        &settings,
+        w.clock.now(),
+    );
     next.version = m.version + 1;
     ConfigStore::update_mailbox(&w.store, &next, m.version)
         .await
@@ -336,4 +344,32 @@ async fn a_transient_send_failure_returns_the_email_to_pending_send_and_postpone
     assert_eq!(after.delivery_attempts, 1);
     assert!(w.reload(&m).await.scheduler.postponed_until.is_some());
     assert!(in_folder(&w, BOB, DistinguishedFolder::Inbox, "Order 4411").is_empty());
+}
+
+#[tokio::test]
+async fn scheduled_polls_look_for_pending_email_only_on_every_third_slot() {
+    let w = World::start("stride").await;
+    let m = sender(&w, ALICE).await;
+    let e = pending(&w, &m, BOB, "Follow-up").await;
+    let interval = i64::from(
+        w.reload(&m)
+            .await
+            .scheduler
+            .interval_minutes
+            .unwrap_or(1)
+            .max(1),
+    );
+    let scheduled = |slot_index: i64| PollJob {
+        mailbox_id: m.id.clone(),
+        workloads: vec![Workload::Outgoing],
+        slot: slot_index * interval,
+        reason: PollReason::Scheduled,
+    };
+    let engine = w.engine();
+
+    w.handle(&engine, &[scheduled(1_000_001)]).await;
+    assert_eq!(stored(&w, &e).await.status, EmailStatus::PendingSend);
+
+    w.handle(&engine, &[scheduled(1_000_002)]).await;
+    assert_eq!(stored(&w, &e).await.status, EmailStatus::Sent);
 }

@@ -514,6 +514,10 @@ impl SyncEngine {
             {
                 continue;
             }
+            // Looking for pending email costs a read: most scheduled polls leave it out.
+            if workload == Workload::Outgoing && !super::outgoing::outgoing_runs_now(job, mailbox) {
+                continue;
+            }
             let t0 = Instant::now();
             loop {
                 let client = match self.exchange.client(&access.transport, &url) {

@@ -46,6 +46,7 @@ use super::correlation::CorrelationKeys;
 use super::decisions::{Decision, DecisionEntry, ItemFacts};
 use super::engine::SyncPorts;
 use super::incoming::{IncomingError, IncomingOutcome, IncomingReport, is_deadline};
+use super::job::{PollJob, PollReason};
 use crate::activity::{EmailActivity, EmailStatus, Party};
 use crate::alert::{Alert, AlertLevel, AlertSubject};
 use crate::error::DomainError;
@@ -67,6 +68,26 @@ pub const SENDING_LEASE: Duration = Duration::minutes(15);
 
 /// Most emails read per run (oldest first); the rest wait for the next poll.
 pub const SEND_BATCH: u32 = 50;
+
+/// A scheduled poll looks for pending email on every this-many-th slot of the mailbox's
+/// interval. Sending an email enqueues its sender at once (a `send_requested` job, which
+/// always runs outgoing), so scheduled polls are only the safety net — an enqueue that
+/// failed, a send returned to Pending Send by a transient failure, a Sending claim whose
+/// lease ran out — and most of them keep the idle poll at its one read.
+pub const OUTGOING_SLOT_STRIDE: i64 = 3;
+
+/// Whether a job runs the outgoing workload now: always, unless it is a scheduled poll
+/// off the [`OUTGOING_SLOT_STRIDE`].
+pub fn outgoing_runs_now(job: &PollJob, mailbox: &Mailbox) -> bool {
+    if job.reason != PollReason::Scheduled {
+        return true;
+    }
+    let interval = i64::from(mailbox.scheduler.interval_minutes.unwrap_or(1).max(1));
+    job.slot
+        .div_euclid(interval)
+        .rem_euclid(OUTGOING_SLOT_STRIDE)
+        == 0
+}
 
 /// Most candidates tried for a free tracking token number.
 const TOKEN_CANDIDATES: u32 = 8;
