@@ -189,13 +189,16 @@ impl PollQueue for SqsPollQueue {
         &self,
         jobs: &[(PollJob, String)],
     ) -> Result<EnqueueReport, DomainError> {
-        // The futures are built first: a closure inside the stream would make the
-        // returned future's lifetimes too general to be `Send`.
-        let batches: Vec<_> = jobs
-            .chunks(BATCH_MAX)
-            .map(|batch| self.send_batch(batch))
-            .collect();
-        let results: Vec<(usize, Vec<EnqueueFailure>)> = stream::iter(batches)
+        // Batches by index, each future made only when a slot frees up: 10,000 unstarted
+        // request futures held at once would cost tens of megabytes. (Mapping over
+        // `chunks` instead makes the closure generic over the slice's lifetime, and the
+        // returned future no longer provably `Send`.)
+        let batches = jobs.len().div_ceil(BATCH_MAX);
+        let results: Vec<(usize, Vec<EnqueueFailure>)> = stream::iter(0..batches)
+            .map(|i| {
+                let end = jobs.len().min((i + 1) * BATCH_MAX);
+                self.send_batch(jobs.get(i * BATCH_MAX..end).unwrap_or_default())
+            })
             .buffer_unordered(self.concurrency)
             .collect()
             .await;
