@@ -67,7 +67,7 @@ impl SqsPollQueue {
 
     /// One batch of at most ten jobs, retried until every entry is accepted, refused as
     /// malformed, or out of attempts.
-    async fn send_batch(&self, batch: &[(PollJob, String)]) -> (usize, Vec<EnqueueFailure>) {
+    async fn send_batch(&self, batch: &[&(PollJob, String)]) -> (usize, Vec<EnqueueFailure>) {
         let mut failed = Vec::new();
         // (position in `batch`, entry) of what is still to send.
         let mut pending: Vec<(usize, SendMessageBatchRequestEntry)> = Vec::new();
@@ -193,11 +193,16 @@ impl PollQueue for SqsPollQueue {
         // request futures held at once would cost tens of megabytes. (Mapping over
         // `chunks` instead makes the closure generic over the slice's lifetime, and the
         // returned future no longer provably `Send`.)
-        let batches = jobs.len().div_ceil(BATCH_MAX);
+        // Sorted by message group (stable, so each group keeps its order): a batch then
+        // holds one or few groups, as SQS advises for high-throughput FIFO queues, whose
+        // partitions are chosen by group.
+        let mut ordered: Vec<&(PollJob, String)> = jobs.iter().collect();
+        ordered.sort_by(|a, b| a.1.cmp(&b.1));
+        let batches = ordered.len().div_ceil(BATCH_MAX);
         let results: Vec<(usize, Vec<EnqueueFailure>)> = stream::iter(0..batches)
             .map(|i| {
-                let end = jobs.len().min((i + 1) * BATCH_MAX);
-                self.send_batch(jobs.get(i * BATCH_MAX..end).unwrap_or_default())
+                let end = ordered.len().min((i + 1) * BATCH_MAX);
+                self.send_batch(ordered.get(i * BATCH_MAX..end).unwrap_or_default())
             })
             .buffer_unordered(self.concurrency)
             .collect()
