@@ -25,7 +25,7 @@ APT_PACKAGES := libxml2-utils libxml2-dev pkg-config curl ca-certificates
 help:
 	@echo "make test   - install what is needed, lint, run every Rust and Python test"
 	@echo "make demo   - start the Exchange simulator and probe it with the exsync CLI"
-	@echo "make bench  - run the parsing benchmarks (results go to docs/performance.md by hand)"
+	@echo "make bench  - run the parsing and scheduler benchmarks (results go to docs/performance.md by hand)"
 
 # --- installation -----------------------------------------------------------------------
 
@@ -95,6 +95,8 @@ demo: deps venv
 bench: deps venv
 	$(CARGO) bench -p exsync-ews --bench parse
 	$(PY) scripts/bench_exchangelib.py
+	EXSYNC_BENCH_SQS_LATENCY_MS=20 EXSYNC_BENCH_DUE_LATENCY_MS=20 \
+	  scripts/with-moto.sh $(CARGO) bench -p exsync-aws --bench scheduler -- 100000
 
 clean-run:
 	rm -rf .run
