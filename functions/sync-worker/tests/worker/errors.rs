@@ -250,3 +250,46 @@ async fn a_password_changed_since_it_was_cached_is_picked_up_instead_of_opening_
     assert_eq!(w.stored_profile().await.circuit, Circuit::Closed);
     assert!(w.alerts_of(PROFILE_OWNER).await.is_empty());
 }
+
+#[tokio::test]
+async fn an_outage_answering_503_to_every_call_opens_the_circuit_and_disables_nothing() {
+    let w = World::start("outage-503").await;
+    let alice = w.mailbox(ALICE, IncomingTrackingOption::AllEmail).await;
+    let bob = w.mailbox(BOB, IncomingTrackingOption::AllEmail).await;
+    let engine = w.engine();
+
+    // IIS or the proxy in front of Exchange answers 503 to everything.
+    w.sim
+        .add_fault(FaultRule::always(None, FaultKind::ServiceUnavailable));
+    for _ in 0..6 {
+        for m in [&alice, &bob] {
+            let response = w.handle(&engine, &[w.job(m, PollReason::Scheduled)]).await;
+            assert!(response.batch_item_failures.is_empty());
+        }
+    }
+    let opened = w.stored_profile().await.circuit;
+    assert!(
+        matches!(opened, Circuit::Open { .. }),
+        "an outage opens the circuit: {opened:?}"
+    );
+
+    // Exchange is back: the probe closes the circuit and the mailboxes sync again.
+    w.sim.clear_faults();
+    let waiting = w.deliver(ALICE, Delivery::default());
+    w.clock.advance(Duration::minutes(5));
+    w.handle(&engine, &[w.job(&alice, PollReason::CircuitProbe)])
+        .await;
+    assert_eq!(w.stored_profile().await.circuit, Circuit::Closed);
+    assert!(w.email(&waiting).await.is_some(), "alice syncs again");
+
+    for m in [&alice, &bob] {
+        let stored = w.reload(m).await;
+        assert!(stored.incoming_state.enabled, "no mailbox is disabled");
+    }
+    assert_eq!(
+        w.alerts_of(PROFILE_OWNER).await.len(),
+        1,
+        "one alert for the outage"
+    );
+    assert!(w.alerts_of(MAILBOX_OWNER).await.is_empty());
+}

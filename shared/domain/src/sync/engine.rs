@@ -562,7 +562,7 @@ impl SyncEngine {
                     }
                     Some(IncomingError::Store(e)) => return Err(e),
                     Some(IncomingError::Ews(e)) => {
-                        let class = e.class();
+                        let class = errors::sync_class(&e);
                         // A cached URL may have gone stale (a mailbox moved to another
                         // server): find it again once before blaming the profile.
                         if class == ErrorClass::ProfileLevel

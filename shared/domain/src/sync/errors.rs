@@ -88,6 +88,23 @@ pub fn action_for(class: &ErrorClass, now: OffsetDateTime) -> FailureAction {
     }
 }
 
+/// The class the sync engine acts on for an EWS error: the error's own class, except that
+/// HTTP 502, 503 or 504 without a SOAP body counts as profile-level. Such an answer says the
+/// server (or the proxy in front of it) is unavailable, not that one mailbox is: an outage
+/// must open the profile's circuit — every mailbox paused, none disabled, one alert, resumed
+/// by the probe — instead of disabling mailboxes one by one after ten transient failures
+/// each. Throttling that Exchange itself reports (ErrorServerBusy and the other SOAP codes)
+/// stays transient and postpones only the mailbox. See docs/errors.md.
+pub fn sync_class(error: &exsync_ews::EwsError) -> ErrorClass {
+    use exsync_ews::transport::TransportError;
+    match error {
+        exsync_ews::EwsError::Transport(TransportError::HttpStatus {
+            status: 502..=504, ..
+        }) => ErrorClass::ProfileLevel,
+        other => other.class(),
+    }
+}
+
 /// How long to wait after a transient failure: the server's hint, else the default.
 pub fn postponement(back_off: Option<StdDuration>) -> Duration {
     back_off
