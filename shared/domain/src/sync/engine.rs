@@ -520,7 +520,12 @@ impl SyncEngine {
             }
             let t0 = Instant::now();
             loop {
-                let client = match self.exchange.client(&access.transport, &url) {
+                // Outgoing email goes to the profile's outgoing EWS URL when it has its own.
+                let call_url = match profile.configured_ews_url(workload == Workload::Outgoing) {
+                    Some(configured) => configured.to_owned(),
+                    None => url.clone(),
+                };
+                let client = match self.exchange.client(&access.transport, &call_url) {
                     Ok(c) => c,
                     Err(e) => {
                         let failure = Failure::from_finding(&diagnose_call(&e, &ctx), e.class());
