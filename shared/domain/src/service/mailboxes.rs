@@ -65,14 +65,12 @@ impl Admin {
             now: self.now(),
         })?;
         let mut mailbox = validated.mailbox;
-        if let Some(password) = validated.new_password {
-            mailbox.password = Some(
-                self.ports
-                    .sealer
-                    .seal(password.expose(), &mailbox_secret_context(&mailbox.id))
-                    .await?,
-            );
-        }
+        self.seal_new_password(
+            validated.new_password,
+            &mailbox_secret_context(&mailbox.id),
+            &mut mailbox.password,
+        )
+        .await?;
         refresh_schedule(&mut mailbox, profile.as_ref(), &settings, self.now());
         self.ports.config.create_mailbox(&mailbox).await?;
         tracing::info!(mailbox_id = %mailbox.id, email = %mailbox.email, "mailbox created");
@@ -158,14 +156,12 @@ impl Admin {
             now: self.now(),
         })?;
         let mut mailbox = validated.mailbox;
-        if let Some(password) = validated.new_password {
-            mailbox.password = Some(
-                self.ports
-                    .sealer
-                    .seal(password.expose(), &mailbox_secret_context(&mailbox.id))
-                    .await?,
-            );
-        }
+        self.seal_new_password(
+            validated.new_password,
+            &mailbox_secret_context(&mailbox.id),
+            &mut mailbox.password,
+        )
+        .await?;
         refresh_schedule(&mut mailbox, profile.as_ref(), settings, self.now());
         self.ports
             .config

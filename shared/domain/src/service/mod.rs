@@ -315,6 +315,22 @@ pub(crate) type VersionedWrite<'a> =
     std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), DomainError>> + Send + 'a>>;
 
 impl Admin {
+    /// Seals a password the caller just gave (create or update) under `context` into `slot`;
+    /// without one, `slot` keeps what it holds. The plaintext goes nowhere else.
+    pub(crate) async fn seal_new_password(
+        &self,
+        new: Option<exsync_ews::transport::Secret>,
+        context: &str,
+        slot: &mut Option<crate::profile::SealedSecret>,
+    ) -> Result<(), DomainError> {
+        if let Some(password) = new {
+            *slot = Some(self.ports.sealer.seal(password.expose(), context).await?);
+        }
+        Ok(())
+    }
+}
+
+impl Admin {
     /// Reads with `load`, changes (when `change` says so) and writes with `write` (given
     /// the config store and the version read), again if someone else wrote in between.
     /// After [`CONFLICT_RETRIES`] lost races the last conflict is the error

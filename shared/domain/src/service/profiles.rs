@@ -28,14 +28,12 @@ impl Admin {
         }
         let validated = input.validate(None, grants.principal.as_ref(), self.now())?;
         let mut profile = validated.profile;
-        if let Some(password) = validated.new_password {
-            profile.password = Some(
-                self.ports
-                    .sealer
-                    .seal(password.expose(), &profile_secret_context(&profile.id))
-                    .await?,
-            );
-        }
+        self.seal_new_password(
+            validated.new_password,
+            &profile_secret_context(&profile.id),
+            &mut profile.password,
+        )
+        .await?;
         // The flag follows the org settings; it is set once the settings name the profile.
         profile.is_default_for_new_mailboxes = false;
         self.ports.config.create_profile(&profile).await?;
@@ -106,14 +104,12 @@ impl Admin {
         let validated = input.validate(Some(&existing), grants.principal.as_ref(), self.now())?;
         let mut profile = validated.profile;
         profile.is_default_for_new_mailboxes = existing.is_default_for_new_mailboxes;
-        if let Some(password) = validated.new_password {
-            profile.password = Some(
-                self.ports
-                    .sealer
-                    .seal(password.expose(), &profile_secret_context(&profile.id))
-                    .await?,
-            );
-        }
+        self.seal_new_password(
+            validated.new_password,
+            &profile_secret_context(&profile.id),
+            &mut profile.password,
+        )
+        .await?;
         self.ports
             .config
             .update_profile(&profile, existing.version)
