@@ -2,7 +2,9 @@
 //! standard `AWS_ENDPOINT_URL` names (the local moto server in development), with an
 //! in-process poller of the admin-jobs queue that runs each batch through the jobs-worker
 //! Lambda's own handler, so Test & Enable jobs complete locally. With `--scheduler-every`
-//! it also runs the scheduler function's tick in-process.
+//! it also runs the scheduler function's tick in-process, and with `--sync-worker` a poller
+//! of the poll-jobs queue that runs each batch through the sync-worker Lambda's handler:
+//! both together are the whole product on one machine (`make demo`).
 //!
 //! The caller's identity is the `X-Exsync-Principal` header, trusted only from loopback
 //! peers; `EXSYNC_BOOTSTRAP_ADMIN` names the first administrator.
@@ -21,7 +23,10 @@ use exsync_domain::ports::SystemClock;
 use exsync_domain::service::{Admin, AdminOptions};
 use exsync_domain::sync::scheduler::SchedulerOptions;
 use exsync_ews::transport::ConnectOverrides;
+use exsync_domain::sync::engine::{EngineOptions, SyncEngine};
 use exsync_fn_jobs_worker::poll::LocalPoller;
+use exsync_fn_sync_worker::poll::LocalPoller as SyncPoller;
+use exsync_fn_sync_worker::sync_ports;
 
 /// `exsync serve` options.
 #[derive(Debug, Clone, Args)]
@@ -56,7 +61,16 @@ pub struct ServeArgs {
     /// queue deduplicates.
     #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
     pub scheduler_every: Option<u64>,
+    /// Also run the sync worker in this process: receive batches from the poll-jobs queue
+    /// and hand each to the sync-worker function's own handler, with the function's
+    /// timeout, against the same Exchange environment (--ca-file, --resolve).
+    #[arg(long)]
+    pub sync_worker: bool,
 }
+
+/// The sync-worker function's timeout in template.yaml: each locally polled batch gets as
+/// long as it would in Lambda.
+const SYNC_WORKER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
 
 /// Runs the server until Ctrl-C.
 pub async fn run(args: &ServeArgs) -> anyhow::Result<()> {
@@ -95,6 +109,20 @@ pub async fn run(args: &ServeArgs) -> anyhow::Result<()> {
     exchange.connect_overrides = overrides;
 
     let ports = aws.adapters().ports(Arc::new(SystemClock));
+    let syncing = args.sync_worker.then(|| {
+        let engine = SyncEngine::new(
+            sync_ports(aws.adapters(), Arc::new(SystemClock)),
+            exchange.clone(),
+            EngineOptions::default(),
+        );
+        let poller = SyncPoller::new(
+            aws_sdk_sqs::Client::new(&aws.sdk),
+            aws.names.poll_queue_url.clone(),
+            SYNC_WORKER_TIMEOUT,
+        );
+        println!("exsync serve: sync worker polling the poll-jobs queue");
+        tokio::spawn(async move { poller.run(&engine).await })
+    });
     let bootstrap_admin = exsync_api::bootstrap_admin_from_env();
     let admin = Admin::new(
         ports,
@@ -142,8 +170,8 @@ pub async fn run(args: &ServeArgs) -> anyhow::Result<()> {
     })
     .await;
     polling.abort();
-    if let Some(s) = scheduling {
-        s.abort();
+    for task in [scheduling, syncing].into_iter().flatten() {
+        task.abort();
     }
     served.context("the listener failed")
 }

@@ -144,4 +144,26 @@ impl LocalPoller {
             failed: failed.len(),
         })
     }
+
+    /// Polls until the task is dropped or aborted (`exsync serve --sync-worker`), long-polling
+    /// so an idle queue costs one request every 20 seconds, as the event source does; after
+    /// an error it waits a little before trying again rather than spinning on a dead endpoint.
+    pub async fn run(&self, engine: &SyncEngine) {
+        loop {
+            match self.poll_once(engine, Duration::from_secs(20)).await {
+                Ok(outcome) if outcome.received > 0 => {
+                    tracing::info!(
+                        received = outcome.received,
+                        failed = outcome.failed,
+                        "poll-jobs batch handled"
+                    );
+                }
+                Ok(_) => {}
+                Err(error) => {
+                    tracing::warn!(error = %crate::error_chain(&error), "poll-jobs poll failed");
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                }
+            }
+        }
+    }
 }
