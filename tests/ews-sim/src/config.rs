@@ -1,10 +1,12 @@
 //! The simulator's configuration: its directory (accounts, mailboxes, impersonation grants),
-//! what it seeds into mailboxes, and how it behaves (auth schemes, throttling, validation).
+//! what it seeds into mailboxes, mail that keeps arriving, and how it behaves (auth schemes,
+//! throttling, validation).
 //!
 //! Read from a JSON file by the standalone binary (see `example-config.json`), or built in
 //! code by tests.
 
 use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
 
 /// Everything the simulator needs to start.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -34,6 +36,9 @@ pub struct SimConfig {
     /// Which Exchange version the server claims (ServerVersionInfo) and validates against.
     #[serde(default)]
     pub server: ServerConfig,
+    /// Mail that keeps arriving while the simulator runs (the demo's live traffic).
+    #[serde(default)]
+    pub arrivals: Vec<ArrivalConfig>,
 }
 
 fn default_netbios() -> String {
@@ -65,6 +70,15 @@ pub struct MailboxConfig {
     /// Messages placed in the Inbox at start.
     #[serde(default)]
     pub seed_messages: Vec<SeedMessage>,
+    /// Contacts placed in the Contacts folder at start.
+    #[serde(default)]
+    pub seed_contacts: Vec<SeedContact>,
+    /// Appointments placed in the Calendar at start.
+    #[serde(default)]
+    pub seed_calendar_items: Vec<SeedCalendarItem>,
+    /// Tasks placed in the Tasks folder at start.
+    #[serde(default)]
+    pub seed_tasks: Vec<SeedTask>,
 }
 
 /// A message placed in a mailbox's Inbox at start.
@@ -90,6 +104,127 @@ pub struct SeedMessage {
     /// Received time, RFC 3339 (now when absent).
     #[serde(default)]
     pub received: Option<String>,
+}
+
+/// A contact placed in a mailbox's Contacts folder at start, as if its user had created it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedContact {
+    /// Display name; "given surname" when absent (then the e-mail address).
+    #[serde(default)]
+    pub display_name: Option<String>,
+    /// Given name.
+    #[serde(default)]
+    pub given_name: Option<String>,
+    /// Surname.
+    #[serde(default)]
+    pub surname: Option<String>,
+    /// E-mail address (EmailAddress1).
+    #[serde(default)]
+    pub email: Option<String>,
+    /// Company.
+    #[serde(default)]
+    pub company: Option<String>,
+    /// Business phone.
+    #[serde(default)]
+    pub business_phone: Option<String>,
+}
+
+/// An address with an optional display name, as configuration and the control API write it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AddressConfig {
+    /// SMTP address.
+    pub address: String,
+    /// Display name.
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+/// An appointment placed in a mailbox's Calendar at start, organised by its owner.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedCalendarItem {
+    /// Subject.
+    pub subject: String,
+    /// Plain-text body.
+    #[serde(default)]
+    pub body: Option<String>,
+    /// Start, RFC 3339.
+    #[serde(with = "time::serde::rfc3339")]
+    pub start: OffsetDateTime,
+    /// End, RFC 3339 (not before the start).
+    #[serde(with = "time::serde::rfc3339")]
+    pub end: OffsetDateTime,
+    /// Location.
+    #[serde(default)]
+    pub location: Option<String>,
+    /// Required attendees (no invitations are sent).
+    #[serde(default)]
+    pub attendees: Vec<AddressConfig>,
+    /// All-day event.
+    #[serde(default)]
+    pub is_all_day: bool,
+}
+
+/// A task placed in a mailbox's Tasks folder at start.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedTask {
+    /// Subject.
+    pub subject: String,
+    /// Plain-text body.
+    #[serde(default)]
+    pub body: Option<String>,
+    /// Start date, RFC 3339.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub start: Option<OffsetDateTime>,
+    /// Due date, RFC 3339.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub due: Option<OffsetDateTime>,
+    /// `NotStarted` (default), `InProgress`, `Completed`, `WaitingOnOthers` or `Deferred`.
+    #[serde(default)]
+    pub status: Option<String>,
+}
+
+/// A stream of mail that keeps arriving in one mailbox's Inbox: every `every_seconds` the
+/// next message of `messages` (cycling) is delivered with a fresh Internet Message-ID, the
+/// time of delivery as received time, and its sequence number in the stream appended to the
+/// subject (`Cannot log in to the portal (#3)`), so each delivery is a distinct message.
+/// The first delivery comes one period after start.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArrivalConfig {
+    /// The receiving mailbox (one of `mailboxes`).
+    pub to: String,
+    /// The period in seconds; fractions allowed (tests use tens of milliseconds), at least
+    /// [`ArrivalConfig::MIN_SECONDS`].
+    pub every_seconds: f64,
+    /// The messages delivered in turn (at least one).
+    pub messages: Vec<ArrivalMessage>,
+}
+
+impl ArrivalConfig {
+    /// The shortest period accepted: shorter ones would only burn the simulator's threads.
+    pub const MIN_SECONDS: f64 = 0.001;
+    /// The longest period accepted (a year), so it always fits a timer.
+    pub const MAX_SECONDS: f64 = 365.0 * 24.0 * 3600.0;
+}
+
+/// One message of an arrival stream.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArrivalMessage {
+    /// Sender address.
+    pub from: String,
+    /// Sender display name.
+    #[serde(default)]
+    pub from_name: Option<String>,
+    /// Subject (the sequence number is appended).
+    pub subject: String,
+    /// Plain-text body.
+    #[serde(default)]
+    pub body: Option<String>,
 }
 
 /// An ApplicationImpersonation role assignment.
@@ -225,9 +360,66 @@ impl ServerVersion {
     }
 }
 
+/// A configuration that parses but cannot run.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ConfigError {
+    /// An arrival stream names a mailbox the configuration does not list.
+    #[error("arrivals: {to} is not one of the configured mailboxes")]
+    ArrivalMailbox {
+        /// The address named.
+        to: String,
+    },
+    /// An arrival stream's period is not a usable number of seconds.
+    #[error(
+        "arrivals to {to}: every_seconds must be between {} and {}, not {every_seconds}",
+        ArrivalConfig::MIN_SECONDS,
+        ArrivalConfig::MAX_SECONDS
+    )]
+    ArrivalPeriod {
+        /// The stream's mailbox.
+        to: String,
+        /// The period given.
+        every_seconds: f64,
+    },
+    /// An arrival stream has nothing to deliver.
+    #[error("arrivals to {to}: messages is empty")]
+    ArrivalMessages {
+        /// The stream's mailbox.
+        to: String,
+    },
+}
+
 impl SimConfig {
     /// Reads a JSON config file.
     pub fn from_json(text: &str) -> Result<Self, serde_json::Error> {
         serde_json::from_str(text)
+    }
+
+    /// Checks what parsing cannot: that each arrival stream names a configured mailbox, has a
+    /// usable period and at least one message. (Seed items are checked when the store is
+    /// built, [`crate::ews::ExchangeError::Seed`].)
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        for a in &self.arrivals {
+            if !self
+                .mailboxes
+                .iter()
+                .any(|m| m.smtp.eq_ignore_ascii_case(&a.to))
+            {
+                return Err(ConfigError::ArrivalMailbox { to: a.to.clone() });
+            }
+            // NaN fails both comparisons, so it is refused too.
+            let period_ok = a.every_seconds >= ArrivalConfig::MIN_SECONDS
+                && a.every_seconds <= ArrivalConfig::MAX_SECONDS;
+            if !period_ok {
+                return Err(ConfigError::ArrivalPeriod {
+                    to: a.to.clone(),
+                    every_seconds: a.every_seconds,
+                });
+            }
+            if a.messages.is_empty() {
+                return Err(ConfigError::ArrivalMessages { to: a.to.clone() });
+            }
+        }
+        Ok(())
     }
 }

@@ -80,6 +80,9 @@ pub fn config() -> SimConfig {
         smtp: smtp.into(),
         display_name: display_name.into(),
         seed_messages: Vec::new(),
+        seed_contacts: Vec::new(),
+        seed_calendar_items: Vec::new(),
+        seed_tasks: Vec::new(),
     };
     SimConfig {
         domains: vec![DOMAIN.into(), OTHER_DOMAIN.into()],
@@ -105,6 +108,7 @@ pub fn config() -> SimConfig {
         },
         throttling: ThrottlingConfig::default(),
         server: ServerConfig::default(),
+        arrivals: Vec::new(),
     }
 }
 

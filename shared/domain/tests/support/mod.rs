@@ -43,6 +43,9 @@ pub fn sim_config() -> SimConfig {
         smtp: smtp.into(),
         display_name: name.into(),
         seed_messages: Vec::new(),
+        seed_contacts: Vec::new(),
+        seed_calendar_items: Vec::new(),
+        seed_tasks: Vec::new(),
     };
     SimConfig {
         domains: vec![DOMAIN.into()],
@@ -75,6 +78,7 @@ pub fn sim_config() -> SimConfig {
         },
         throttling: ThrottlingConfig::default(),
         server: ServerConfig::default(),
+        arrivals: Vec::new(),
     }
 }
 

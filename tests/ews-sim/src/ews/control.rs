@@ -70,6 +70,33 @@ pub struct ItemSummary {
     pub attachment_names: Vec<String>,
     /// Extended properties.
     pub extended_properties: Vec<ExtendedProperty>,
+    /// Categories (as the user tags items in Outlook).
+    pub categories: Vec<String>,
+    /// Location (calendar items).
+    pub location: Option<String>,
+    /// Status (tasks: `NotStarted`, `InProgress`, `Completed`, …).
+    pub status: Option<String>,
+    /// The contact's own fields (contacts only).
+    pub contact: Option<ContactSummary>,
+}
+
+/// What a contact holds besides the fields every item has.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ContactSummary {
+    /// Display name.
+    pub display_name: Option<String>,
+    /// Given name.
+    pub given_name: Option<String>,
+    /// Surname.
+    pub surname: Option<String>,
+    /// Company.
+    pub company_name: Option<String>,
+    /// Job title.
+    pub job_title: Option<String>,
+    /// `(key, address)`: `EmailAddress1`..`EmailAddress3`, sorted by key.
+    pub email_addresses: Vec<(String, String)>,
+    /// `(key, number)`: `BusinessPhone`, `MobilePhone`, ….
+    pub phone_numbers: Vec<(String, String)>,
 }
 
 /// A calendar item created on the user's side (Outlook, OWA).
@@ -96,7 +123,7 @@ pub struct NewCalendarItem {
 /// A contact created on the user's side.
 #[derive(Debug, Clone, Default)]
 pub struct NewContact {
-    /// Display name.
+    /// Display name; when empty, "given surname", else the e-mail address.
     pub display_name: String,
     /// Given name.
     pub given_name: Option<String>,
@@ -119,9 +146,12 @@ pub struct NewTask {
     pub subject: String,
     /// Body text.
     pub body_text: Option<String>,
+    /// Start date.
+    pub start: Option<OffsetDateTime>,
     /// Due date.
     pub due: Option<OffsetDateTime>,
-    /// Status (`NotStarted`, `InProgress`, `Completed`, …).
+    /// Status (`NotStarted`, `InProgress`, `Completed`, `WaitingOnOthers`, `Deferred`);
+    /// `Completed` also marks the task complete (100 %, completed now).
     pub status: Option<String>,
     /// Extended properties.
     pub extended_properties: Vec<ExtendedProperty>,

@@ -25,10 +25,12 @@ mod restriction;
 mod xml;
 
 pub use codes::ResponseCode;
-pub use control::{IncomingMessage, ItemSummary, ItemUpdate, NewCalendarItem, NewContact, NewTask};
+pub use control::{
+    ContactSummary, IncomingMessage, ItemSummary, ItemUpdate, NewCalendarItem, NewContact, NewTask,
+};
 pub use xml::{NS_E, NS_M, NS_SOAP, NS_T};
 
-use crate::config::{ServerVersion, SimConfig};
+use crate::config::{MailboxConfig, ServerVersion, SimConfig};
 use crate::directory::{Account, Directory};
 use crate::schema::{SchemaValidator, truncate};
 use crate::store::{
@@ -288,8 +290,68 @@ impl Exchange {
                     )
                     .map_err(|e| seed_error(e.to_string()))?;
             }
+            exchange
+                .seed_user_items(m)
+                .map_err(|e| ExchangeError::Seed {
+                    mailbox: m.smtp.clone(),
+                    message: e.to_string(),
+                })?;
         }
         Ok(exchange)
+    }
+
+    /// Places a mailbox's seed contacts, appointments and tasks, as its user would have.
+    fn seed_user_items(&self, m: &MailboxConfig) -> Result<(), StoreError> {
+        for c in &m.seed_contacts {
+            self.create_contact(
+                &m.smtp,
+                NewContact {
+                    display_name: c.display_name.clone().unwrap_or_default(),
+                    given_name: c.given_name.clone(),
+                    surname: c.surname.clone(),
+                    company_name: c.company.clone(),
+                    email: c.email.clone(),
+                    business_phone: c.business_phone.clone(),
+                    extended_properties: Vec::new(),
+                },
+            )?;
+        }
+        for c in &m.seed_calendar_items {
+            self.create_calendar_item(
+                &m.smtp,
+                NewCalendarItem {
+                    subject: c.subject.clone(),
+                    body_text: c.body.clone(),
+                    start: Some(c.start),
+                    end: Some(c.end),
+                    location: c.location.clone(),
+                    attendees: c
+                        .attendees
+                        .iter()
+                        .map(|a| EmailAddress {
+                            name: a.name.clone(),
+                            address: a.address.clone(),
+                        })
+                        .collect(),
+                    is_all_day: c.is_all_day,
+                    extended_properties: Vec::new(),
+                },
+            )?;
+        }
+        for t in &m.seed_tasks {
+            self.create_task(
+                &m.smtp,
+                NewTask {
+                    subject: t.subject.clone(),
+                    body_text: t.body.clone(),
+                    start: t.start,
+                    due: t.due,
+                    status: t.status.clone(),
+                    extended_properties: Vec::new(),
+                },
+            )?;
+        }
+        Ok(())
     }
 
     /// The options this endpoint runs with.
@@ -587,12 +649,21 @@ impl Exchange {
         store.insert_item(mailbox, &folder_id, item)
     }
 
-    /// Creates a calendar item in `mailbox`'s Calendar, organised by its owner.
+    /// Creates a calendar item in `mailbox`'s Calendar, organised by its owner. An end
+    /// before the start is refused, as Outlook and Exchange refuse it.
     pub fn create_calendar_item(
         &self,
         mailbox: &str,
         new: NewCalendarItem,
     ) -> Result<ItemId, StoreError> {
+        if let (Some(start), Some(end)) = (new.start, new.end)
+            && end < start
+        {
+            return Err(StoreError::InvalidValue {
+                field: "end",
+                value: format!("{} is before the start {}", rfc3339(end), rfc3339(start)),
+            });
+        }
         let now = OffsetDateTime::now_utc();
         let mut item = Item::new(ItemKind::CalendarItem, now);
         item.subject = Some(new.subject);
@@ -609,8 +680,28 @@ impl Exchange {
         self.insert_user_item(mailbox, DistinguishedFolder::Calendar, item)
     }
 
-    /// Creates a contact in `mailbox`'s Contacts.
-    pub fn create_contact(&self, mailbox: &str, new: NewContact) -> Result<ItemId, StoreError> {
+    /// Creates a contact in `mailbox`'s Contacts. Without a display name it is "given
+    /// surname", else the e-mail address (Outlook's File As needs one of them).
+    pub fn create_contact(&self, mailbox: &str, mut new: NewContact) -> Result<ItemId, StoreError> {
+        if new.display_name.trim().is_empty() {
+            let names: Vec<&str> = [new.given_name.as_deref(), new.surname.as_deref()]
+                .into_iter()
+                .flatten()
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+                .collect();
+            new.display_name = if names.is_empty() {
+                new.email.clone().unwrap_or_default().trim().to_owned()
+            } else {
+                names.join(" ")
+            };
+        }
+        if new.display_name.is_empty() {
+            return Err(StoreError::InvalidValue {
+                field: "display_name",
+                value: "(none: give a display name, a given name or surname, or an e-mail)".into(),
+            });
+        }
         let now = OffsetDateTime::now_utc();
         let mut item = Item::new(ItemKind::Contact, now);
         item.subject = Some(new.display_name.clone());
@@ -633,13 +724,28 @@ impl Exchange {
         self.insert_user_item(mailbox, DistinguishedFolder::Contacts, item)
     }
 
-    /// Creates a task in `mailbox`'s Tasks.
+    /// Creates a task in `mailbox`'s Tasks. A status outside `t:TaskStatusType` is refused
+    /// (it would make every response carrying the task invalid).
     pub fn create_task(&self, mailbox: &str, new: NewTask) -> Result<ItemId, StoreError> {
+        if let Some(status) = &new.status
+            && !TASK_STATUSES.contains(&status.as_str())
+        {
+            return Err(StoreError::InvalidValue {
+                field: "status",
+                value: format!("{status} (one of {})", TASK_STATUSES.join(", ")),
+            });
+        }
         let now = OffsetDateTime::now_utc();
         let mut item = Item::new(ItemKind::Task, now);
         item.subject = Some(new.subject);
         item.body.text = new.body_text;
+        item.task.start_date = new.start;
         item.task.due_date = new.due;
+        if new.status.as_deref() == Some("Completed") {
+            item.task.is_complete = Some(true);
+            item.task.percent_complete = Some(100.0);
+            item.task.complete_date = Some(now);
+        }
         item.task.status = new.status;
         item.extended = new.extended_properties;
         self.insert_user_item(mailbox, DistinguishedFolder::Tasks, item)
@@ -730,6 +836,19 @@ impl Exchange {
     }
 }
 
+/// The values of `t:TaskStatusType`.
+const TASK_STATUSES: [&str; 5] = [
+    "NotStarted",
+    "InProgress",
+    "Completed",
+    "WaitingOnOthers",
+    "Deferred",
+];
+
+fn rfc3339(t: OffsetDateTime) -> String {
+    t.format(&Rfc3339).unwrap_or_else(|_| t.to_string())
+}
+
 fn summary(item: &Item) -> ItemSummary {
     let (from, to, cc, start, end) = match item.kind {
         ItemKind::CalendarItem => (
@@ -772,6 +891,31 @@ fn summary(item: &Item) -> ItemSummary {
         end,
         attachment_names: item.attachments.iter().map(|a| a.name.clone()).collect(),
         extended_properties: item.extended.clone(),
+        categories: item.categories.clone(),
+        location: item.calendar.location.clone(),
+        status: match item.kind {
+            ItemKind::Task => Some(
+                item.task
+                    .status
+                    .clone()
+                    .unwrap_or_else(|| "NotStarted".to_owned()),
+            ),
+            _ => None,
+        },
+        contact: (item.kind == ItemKind::Contact).then(|| {
+            let c = &item.contact;
+            let mut email_addresses = c.email_addresses.clone();
+            email_addresses.sort();
+            ContactSummary {
+                display_name: c.display_name.clone(),
+                given_name: c.given_name.clone(),
+                surname: c.surname.clone(),
+                company_name: c.company_name.clone(),
+                job_title: c.job_title.clone(),
+                email_addresses,
+                phone_numbers: c.phone_numbers.clone(),
+            }
+        }),
     }
 }
 
