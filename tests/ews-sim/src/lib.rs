@@ -4,10 +4,12 @@
 //! generates, NTLM (NTLMv2 proof really verified) and Basic, a directory with
 //! ApplicationImpersonation grants, mailboxes with folders and items, the EWS operations
 //! exsync uses, held to Microsoft's schema in both directions, POX Autodiscover, throttling
-//! like EWSMaxConcurrency, and scriptable fault injection.
+//! like EWSMaxConcurrency, scriptable fault injection, and mail that keeps arriving (the
+//! configuration's arrival streams, for the demo).
 //!
 //! Start one with [`Simulator::start`] and steer it through the returned [`SimHandle`].
 
+mod arrivals;
 pub mod auth;
 pub mod autodiscover;
 pub mod config;
@@ -23,7 +25,8 @@ pub mod store;
 pub mod throttle;
 pub mod tls;
 
+pub use arrivals::{ArrivalStreamStatus, ArrivalsStatus};
 pub use autodiscover::AutodiscoverBehavior;
-pub use config::{SimConfig, ThrottleAnswer};
+pub use config::{ConfigError, SimConfig, ThrottleAnswer};
 pub use faults::{FaultKind, FaultMode, FaultRule};
 pub use sim::{SimError, SimHandle, SimOptions, Simulator};

@@ -63,6 +63,7 @@ pub(crate) struct Endpoints {
 /// Everything the connections share.
 pub(crate) struct Shared {
     pub directory: RwLock<Directory>,
+    pub arrivals: crate::arrivals::Arrivals,
     pub exchange: Exchange,
     pub switches: AuthSwitches,
     pub ntlm: NtlmServer,
@@ -277,6 +278,8 @@ async fn route_inner(
     let host = host_name(&req);
     let authorization = header_string(&req, AUTHORIZATION);
     let anchor = header_string(&req, "x-anchormailbox");
+    // As sent: the control API's query values (mailbox addresses) are not lower-cased.
+    let query = req.uri().query().unwrap_or_default().to_owned();
     // The body is always read, 401s included: a client that sent it expects it consumed
     // before the answer, or the connection cannot carry the next leg.
     let body = match Limited::new(req.into_body(), shared.max_request_bytes)
@@ -298,7 +301,7 @@ async fn route_inner(
     };
 
     if path.starts_with("/sim/") {
-        crate::control::handle(shared, conn.peer, method, path, &body)
+        crate::control::handle(shared, conn.peer, method, path, &query, &body)
     } else if method == Method::POST && path == "/ews/exchange.asmx" {
         ews_route(shared, conn, authorization.as_deref(), anchor, body).await
     } else if method == Method::POST && path == "/autodiscover/autodiscover.xml" {

@@ -6,9 +6,10 @@
 //! the test's own runtime (often single-threaded) is blocked, for example in a `curl` child
 //! process, and a synchronous test can use it too.
 
+use crate::arrivals::{Arrivals, ArrivalsStatus};
 use crate::auth::AuthSwitches;
 use crate::autodiscover::AutodiscoverBehavior;
-use crate::config::SimConfig;
+use crate::config::{ConfigError, SimConfig};
 use crate::directory::Directory;
 use crate::ews::{Exchange, ExchangeError, ExchangeOptions};
 use crate::faults::{FaultRule, Faults};
@@ -101,6 +102,9 @@ pub enum SimError {
         #[source]
         source: std::io::Error,
     },
+    /// The configuration cannot run (an arrival stream to an unknown mailbox, …).
+    #[error("invalid configuration")]
+    Config(#[from] ConfigError),
     /// The EWS endpoint could not start (schema not found, …).
     #[error("the EWS endpoint could not start")]
     Exchange(#[from] ExchangeError),
@@ -117,6 +121,7 @@ impl Simulator {
     /// Generates the certificates, writes the CA, binds both listeners and starts serving.
     /// Returns once the ports are bound, so the URLs of the handle work immediately.
     pub fn start(config: SimConfig, options: SimOptions) -> Result<SimHandle, SimError> {
+        config.validate()?;
         let names = tls::server_names(&config.domains, &options.public_host, &options.extra_names);
         let material = tls::generate(names)?;
         let tls_config = material.server_config()?;
@@ -169,6 +174,7 @@ impl Simulator {
         let (close_all, _) = watch::channel(0u64);
         let shared = Arc::new(Shared {
             directory: RwLock::new(Directory::from_config(&config)),
+            arrivals: Arrivals::from_config(&config),
             exchange,
             switches: AuthSwitches::new(config.auth.ntlm, config.auth.basic),
             ntlm: NtlmServer::new(&config.netbios_domain, &dns_domain, SERVER_COMPUTER_NAME),
@@ -217,7 +223,18 @@ impl Simulator {
                 shared.clone(),
                 shutdown_rx.clone(),
             ));
-            runtime.spawn(server::serve_http(http, shared.clone(), shutdown_rx));
+            runtime.spawn(server::serve_http(
+                http,
+                shared.clone(),
+                shutdown_rx.clone(),
+            ));
+            for index in 0..shared.arrivals.len() {
+                runtime.spawn(crate::arrivals::run(
+                    shared.clone(),
+                    index,
+                    shutdown_rx.clone(),
+                ));
+            }
         }
         tracing::info!(
             ews_url = %shared.endpoints.ews_url,
@@ -448,6 +465,21 @@ impl SimHandle {
             .http_redirect
             .write()
             .unwrap_or_else(PoisonError::into_inner) = location.to_owned();
+    }
+
+    /// Where the configuration's arrival streams stand: paused or not, messages delivered.
+    pub fn arrivals(&self) -> ArrivalsStatus {
+        self.shared.arrivals.status()
+    }
+
+    /// Stops the arrival streams' deliveries (a delivery already under way completes).
+    pub fn pause_arrivals(&self) {
+        self.shared.arrivals.pause();
+    }
+
+    /// Lets the arrival streams deliver again, each at its next period.
+    pub fn resume_arrivals(&self) {
+        self.shared.arrivals.resume();
     }
 
     /// Stops the simulator.
