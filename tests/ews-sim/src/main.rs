@@ -73,6 +73,18 @@ fn main() -> Result<()> {
     };
     let sim = Simulator::start(config, options).context("cannot start the simulator")?;
 
+    // The signals are watched before `ready=1` is printed: a script that stops the simulator
+    // right after reading it would otherwise meet the default action (death without the CA
+    // clean-up and a failed exit status).
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the signal runtime")?;
+    let signals = {
+        let _context = runtime.enter();
+        Signals::watch()?
+    };
+
     let https = sim.https_addr();
     let mut out = std::io::stdout().lock();
     writeln!(out, "ews_url={}", sim.ews_url())?;
@@ -86,23 +98,33 @@ fn main() -> Result<()> {
     out.flush()?;
     drop(out);
 
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the signal runtime")?;
-    runtime.block_on(wait_for_signal())?;
+    runtime.block_on(signals.wait());
     tracing::info!("stopping");
     sim.shutdown();
     Ok(())
 }
 
-/// Returns on SIGINT or SIGTERM.
-async fn wait_for_signal() -> Result<()> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut terminate = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
-    tokio::select! {
-        result = tokio::signal::ctrl_c() => result.context("cannot watch SIGINT")?,
-        _ = terminate.recv() => {}
+/// SIGINT and SIGTERM, watched from creation on.
+struct Signals {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    /// Starts watching; needs a Tokio runtime context.
+    fn watch() -> Result<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Self {
+            interrupt: signal(SignalKind::interrupt()).context("cannot watch SIGINT")?,
+            terminate: signal(SignalKind::terminate()).context("cannot watch SIGTERM")?,
+        })
     }
-    Ok(())
+
+    /// Returns on the first SIGINT or SIGTERM.
+    async fn wait(mut self) {
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
+        }
+    }
 }
