@@ -153,3 +153,41 @@ fn binary_refuses_a_missing_configuration() {
         .unwrap();
     assert!(!output.status.success());
 }
+
+#[test]
+fn binary_serves_the_demo_configuration_with_its_arrivals_and_stops_on_sigterm() {
+    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("demo-config.json");
+    let mut sim = spawn(&["--config", config.to_str().unwrap()]);
+    let output = Command::new("curl")
+        .args(["-sS", "--cacert", &sim.info["ca_path"]])
+        .arg(format!("{}arrivals", sim.info["control_url"]))
+        .output()
+        .expect("curl is installed");
+    let status: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(status["paused"], false, "{status}");
+    assert_eq!(
+        status["streams"].as_array().map(Vec::len),
+        Some(2),
+        "{status}"
+    );
+
+    let ca_path = sim.info["ca_path"].clone();
+    assert_eq!(
+        curl(
+            &ca_path,
+            &["--ntlm", "-u", "CONTOSO\\svc-exsync:Demo-Service-Pa55!"],
+            &sim.info["ews_url"]
+        ),
+        200
+    );
+    let kill = Command::new("kill")
+        .args(["-TERM", &sim.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let exit = sim.child.wait().unwrap();
+    assert!(
+        exit.success(),
+        "the arrival streams do not hold up the exit: {exit:?}"
+    );
+}
