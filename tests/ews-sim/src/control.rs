@@ -66,6 +66,8 @@
 //! - `POST /sim/calendar-items`: `mailbox`, `subject`, `start`, `end` (not before `start`),
 //!   optional `body`, `location`, `attendees` (`[{"address","name"?}]`, no invitations
 //!   sent), `is_all_day`.
+//! - each of the three also takes `categories` (`["Tracked to exsync"]` is how a user has
+//!   exsync track an Outlook item).
 //! - `POST /sim/contacts`: `mailbox`, optional `display_name` (default "given surname",
 //!   else the e-mail), `given_name`, `surname`, `email`, `company`, `business_phone`.
 //! - `POST /sim/tasks`: `mailbox`, `subject`, optional `body`, `start`, `due`, `status`
@@ -248,6 +250,8 @@ struct CalendarItemBody {
     attendees: Vec<AddressConfig>,
     #[serde(default)]
     is_all_day: bool,
+    #[serde(default)]
+    categories: Vec<String>,
 }
 
 /// A contact made on the user's side.
@@ -267,6 +271,8 @@ struct ContactBody {
     company: Option<String>,
     #[serde(default)]
     business_phone: Option<String>,
+    #[serde(default)]
+    categories: Vec<String>,
 }
 
 /// A task made on the user's side.
@@ -283,6 +289,8 @@ struct TaskBody {
     due: Option<time::OffsetDateTime>,
     #[serde(default)]
     status: Option<String>,
+    #[serde(default)]
+    categories: Vec<String>,
 }
 
 /// Answers one `/sim/` request.
@@ -482,6 +490,7 @@ fn dispatch(shared: &Shared, method: &Method, path: &str, query: &str, body: &[u
                             .collect(),
                         is_all_day: c.is_all_day,
                         extended_properties: Vec::new(),
+                        categories: c.categories,
                     },
                 ),
             )
@@ -498,6 +507,7 @@ fn dispatch(shared: &Shared, method: &Method, path: &str, query: &str, body: &[u
                     email: c.email,
                     business_phone: c.business_phone,
                     extended_properties: Vec::new(),
+                    categories: c.categories,
                 },
             ))
         }
@@ -512,6 +522,7 @@ fn dispatch(shared: &Shared, method: &Method, path: &str, query: &str, body: &[u
                     due: t.due,
                     status: t.status,
                     extended_properties: Vec::new(),
+                    categories: t.categories,
                 },
             ))
         }

@@ -589,3 +589,50 @@ async fn user_side_creations_that_the_store_refuses_answer_400_with_the_reason()
         assert_eq!(items, serde_json::json!([]), "nothing created in {folder}");
     }
 }
+
+#[tokio::test]
+async fn items_created_over_json_keep_the_categories_the_user_gave_them() {
+    let sim = start();
+    for (path, body, folder) in [
+        (
+            "/sim/calendar-items",
+            r#"{"mailbox":"alice@contoso.test","subject":"Lunch","start":"2024-05-09T12:00:00Z",
+                "end":"2024-05-09T13:00:00Z","categories":["Tracked to exsync"]}"#,
+            "calendar",
+        ),
+        (
+            "/sim/contacts",
+            r#"{"mailbox":"alice@contoso.test","surname":"Davolio","categories":["Tracked to exsync"]}"#,
+            "contacts",
+        ),
+        (
+            "/sim/tasks",
+            r#"{"mailbox":"alice@contoso.test","subject":"Call back","categories":["Tracked to exsync"]}"#,
+            "tasks",
+        ),
+    ] {
+        let (status, created) = control(&sim, Method::POST, path, body).await;
+        assert_eq!(status, 200, "{path}: {created}");
+        let (_, items) = control(
+            &sim,
+            Method::GET,
+            &format!("/sim/items?mailbox=alice%40contoso.test&folder={folder}"),
+            "",
+        )
+        .await;
+        let item = items
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["id"] == created["item_id"])
+            .unwrap_or_else(|| panic!("{path}: not listed in {folder}"));
+        assert_eq!(
+            item["categories"],
+            serde_json::json!(["Tracked to exsync"]),
+            "{path}"
+        );
+        let (status, body) = sync_alice(&sim, folder).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    assert_eq!(sim.exchange().invalid_responses(), Vec::<String>::new());
+}

@@ -116,6 +116,8 @@ pub struct NewCalendarItem {
     pub attendees: Vec<EmailAddress>,
     /// All-day event.
     pub is_all_day: bool,
+    /// Categories (as the user tags an item in Outlook, e.g. for tracking).
+    pub categories: Vec<String>,
     /// Extended properties.
     pub extended_properties: Vec<ExtendedProperty>,
 }
@@ -135,6 +137,8 @@ pub struct NewContact {
     pub email: Option<String>,
     /// Business phone.
     pub business_phone: Option<String>,
+    /// Categories (as the user tags an item in Outlook, e.g. for tracking).
+    pub categories: Vec<String>,
     /// Extended properties.
     pub extended_properties: Vec<ExtendedProperty>,
 }
@@ -153,6 +157,8 @@ pub struct NewTask {
     /// Status (`NotStarted`, `InProgress`, `Completed`, `WaitingOnOthers`, `Deferred`);
     /// `Completed` also marks the task complete (100 %, completed now).
     pub status: Option<String>,
+    /// Categories (as the user tags an item in Outlook, e.g. for tracking).
+    pub categories: Vec<String>,
     /// Extended properties.
     pub extended_properties: Vec<ExtendedProperty>,
 }

@@ -313,6 +313,7 @@ impl Exchange {
                     email: c.email.clone(),
                     business_phone: c.business_phone.clone(),
                     extended_properties: Vec::new(),
+                    categories: Vec::new(),
                 },
             )?;
         }
@@ -335,6 +336,7 @@ impl Exchange {
                         .collect(),
                     is_all_day: c.is_all_day,
                     extended_properties: Vec::new(),
+                    categories: Vec::new(),
                 },
             )?;
         }
@@ -348,6 +350,7 @@ impl Exchange {
                     due: t.due,
                     status: t.status.clone(),
                     extended_properties: Vec::new(),
+                    categories: Vec::new(),
                 },
             )?;
         }
@@ -677,6 +680,7 @@ impl Exchange {
         item.calendar.required_attendees = new.attendees;
         item.calendar.organizer = Some(self.owner(mailbox));
         item.extended = new.extended_properties;
+        item.categories = new.categories;
         self.insert_user_item(mailbox, DistinguishedFolder::Calendar, item)
     }
 
@@ -721,6 +725,7 @@ impl Exchange {
                 .push(("BusinessPhone".into(), phone));
         }
         item.extended = new.extended_properties;
+        item.categories = new.categories;
         self.insert_user_item(mailbox, DistinguishedFolder::Contacts, item)
     }
 
@@ -748,6 +753,7 @@ impl Exchange {
         }
         item.task.status = new.status;
         item.extended = new.extended_properties;
+        item.categories = new.categories;
         self.insert_user_item(mailbox, DistinguishedFolder::Tasks, item)
     }
 
