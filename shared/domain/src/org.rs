@@ -128,8 +128,25 @@ pub struct OrgSettings {
     /// too (default no: a delete only unlinks, so a slip in Outlook never loses a record).
     #[serde(default)]
     pub act_delete_propagates: bool,
+    /// How often a mailbox that had mail within the last hour is polled (minutes, default
+    /// 5): the fast end of the adaptive schedule ([`crate::schedule::adaptive_interval`]),
+    /// the org's trade between how soon mail is tracked and what polling costs. Quieter
+    /// mailboxes slow down from there; a profile's minimum polling interval still wins.
+    #[serde(default = "default_active_polling_interval_minutes")]
+    pub active_polling_interval_minutes: u32,
     /// Optimistic concurrency.
     pub version: u64,
+}
+
+/// How often a mailbox with recent mail is polled unless the org says otherwise.
+pub const DEFAULT_ACTIVE_POLLING_INTERVAL_MINUTES: u32 = 5;
+
+/// The slowest the org may set the active polling interval to: the idle cap, past which
+/// "active" would poll slower than a mailbox idle for a day.
+pub const MAX_ACTIVE_POLLING_INTERVAL_MINUTES: u32 = 30;
+
+fn default_active_polling_interval_minutes() -> u32 {
+    DEFAULT_ACTIVE_POLLING_INTERVAL_MINUTES
 }
 
 /// Alerts expire after this many days unless the org says otherwise.
@@ -164,6 +181,7 @@ impl Default for OrgSettings {
             task_fields: default_fields(ActEntity::Task),
             alert_retention_days: DEFAULT_ALERT_RETENTION_DAYS,
             act_delete_propagates: false,
+            active_polling_interval_minutes: DEFAULT_ACTIVE_POLLING_INTERVAL_MINUTES,
             version: 0,
         }
     }
@@ -309,6 +327,8 @@ pub struct OrgSettingsInput {
     pub alert_retention_days: Option<i64>,
     /// Whether deleting a synced appointment, contact or task deletes it on the other side.
     pub act_delete_propagates: Option<bool>,
+    /// How often a mailbox with recent mail is polled (minutes, 1–30).
+    pub active_polling_interval_minutes: Option<i64>,
 }
 
 /// The longest tracking-token prefix Dynamics 365 accepts.
@@ -402,6 +422,19 @@ impl OrgSettingsInput {
                 current.alert_retention_days
             }
         };
+        let active_polling_interval_minutes = match self.active_polling_interval_minutes {
+            None => current.active_polling_interval_minutes,
+            Some(m) if (1..=i64::from(MAX_ACTIVE_POLLING_INTERVAL_MINUTES)).contains(&m) => {
+                u32::try_from(m).unwrap_or(DEFAULT_ACTIVE_POLLING_INTERVAL_MINUTES)
+            }
+            Some(_) => {
+                errs.add(
+                    "active_polling_interval_minutes",
+                    format!("must be between 1 and {MAX_ACTIVE_POLLING_INTERVAL_MINUTES}"),
+                );
+                current.active_polling_interval_minutes
+            }
+        };
         errs.into_result()?;
         Ok(OrgSettings {
             default_profile,
@@ -441,6 +474,7 @@ impl OrgSettingsInput {
             act_delete_propagates: self
                 .act_delete_propagates
                 .unwrap_or(current.act_delete_propagates),
+            active_polling_interval_minutes,
             version: current.version + 1,
         })
     }

@@ -9,8 +9,8 @@
 //! says whether anything changed, so callers write only then.
 //!
 //! The interval adapts to mail flow ([`adaptive_interval`]): a mailbox that just received
-//! mail is polled every 5 minutes; one idle for a day every 30. The profile's minimum
-//! polling interval always wins.
+//! mail is polled at the org's active polling interval (5 minutes unless the org changes
+//! it); one idle for a day every 30. The profile's minimum polling interval always wins.
 
 use crate::ids::MailboxId;
 use crate::mailbox::{Mailbox, Workload};
@@ -29,15 +29,20 @@ pub const DUE_SHARDS: u32 = 16;
 
 /// The idle curve: how long since mail last flowed → the interval (minutes) it asks for.
 /// Each row applies while the idle time is below its bound; past the last row the
-/// interval is [`IDLE_CAP_MINUTES`].
+/// interval is [`IDLE_CAP_MINUTES`]. The first row's interval is the org's active polling
+/// interval ([`crate::org::OrgSettings::active_polling_interval_minutes`], 5 by default);
+/// no row is faster than it.
 pub const IDLE_CURVE: [(Duration, u32); 3] = [
-    (Duration::hours(1), 5),
+    (
+        Duration::hours(1),
+        crate::org::DEFAULT_ACTIVE_POLLING_INTERVAL_MINUTES,
+    ),
     (Duration::hours(6), 10),
     (Duration::hours(24), 15),
 ];
 
 /// The interval a mailbox idle for a day or more is polled at (unless the profile's
-/// minimum is larger).
+/// minimum or the org's active polling interval is larger).
 pub const IDLE_CAP_MINUTES: u32 = 30;
 
 /// The ladder value at or above `minutes` (a profile's minimum may be 0 or between rungs);
@@ -50,30 +55,40 @@ pub fn ladder_interval(minutes: u32) -> u32 {
         .unwrap_or(INTERVAL_LADDER[INTERVAL_LADDER.len() - 1])
 }
 
-/// The interval the idle curve asks for after `idle` without mail (a negative idle time,
-/// from clock skew, counts as none).
-pub fn idle_interval(idle: Duration) -> u32 {
-    IDLE_CURVE
+/// The interval the idle curve asks for after `idle` without mail, when the org polls
+/// mailboxes with recent mail every `active` minutes (a negative idle time, from clock
+/// skew, counts as none).
+pub fn idle_interval(idle: Duration, active: u32) -> u32 {
+    let curve = IDLE_CURVE
         .iter()
-        .find(|(bound, _)| idle < *bound)
-        .map_or(IDLE_CAP_MINUTES, |&(_, minutes)| minutes)
+        .enumerate()
+        .find(|(_, (bound, _))| idle < *bound)
+        .map_or(
+            IDLE_CAP_MINUTES,
+            |(row, &(_, minutes))| {
+                if row == 0 { active } else { minutes }
+            },
+        );
+    curve.max(active)
 }
 
 /// The polling interval of a mailbox, in minutes: the smallest ladder value at or above
 /// both the profile's minimum polling interval and the idle curve ([`IDLE_CURVE`]: since
-/// the last mail < 1 h → 5, < 6 h → 10, < 24 h → 15, otherwise 30).
+/// the last mail < 1 h → the org's active polling interval (5 by default), < 6 h → 10,
+/// < 24 h → 15, otherwise 30; never faster than the active interval).
 ///
 /// Idle time counts from `last_activity` (the last time mail flowed), or from `created`
-/// for a mailbox that has seen none yet, so a newly enabled mailbox starts at 5 minutes
-/// and slows down only once it has proved quiet.
+/// for a mailbox that has seen none yet, so a newly enabled mailbox starts at the active
+/// interval and slows down only once it has proved quiet.
 pub fn adaptive_interval(
     profile: &Profile,
+    org: &OrgSettings,
     last_activity: Option<OffsetDateTime>,
     created: OffsetDateTime,
     now: OffsetDateTime,
 ) -> u32 {
     let since = last_activity.unwrap_or(created);
-    let curve = idle_interval(now - since);
+    let curve = idle_interval(now - since, org.active_polling_interval_minutes.max(1));
     ladder_interval(curve.max(profile.min_polling_interval_minutes))
 }
 
@@ -122,6 +137,7 @@ pub fn refresh_schedule(
         Some(p) if !workloads.is_empty() => (
             Some(adaptive_interval(
                 p,
+                org,
                 mailbox.scheduler.last_activity_at,
                 mailbox.created_at,
                 now,

@@ -145,6 +145,42 @@ fn alert_retention_is_1_to_365_days() {
 }
 
 #[test]
+fn active_mailboxes_are_polled_every_5_minutes_unless_the_org_says_otherwise() {
+    assert_eq!(OrgSettings::default().active_polling_interval_minutes, 5);
+    let s = apply(OrgSettingsInput {
+        active_polling_interval_minutes: Some(1),
+        ..OrgSettingsInput::default()
+    })
+    .unwrap();
+    assert_eq!(s.active_polling_interval_minutes, 1);
+}
+
+#[test]
+fn the_active_polling_interval_is_1_to_30_minutes() {
+    for bad in [0, 31, -5] {
+        assert_eq!(
+            apply(OrgSettingsInput {
+                active_polling_interval_minutes: Some(bad),
+                ..OrgSettingsInput::default()
+            })
+            .unwrap_err(),
+            ["active_polling_interval_minutes"]
+        );
+    }
+}
+
+#[test]
+fn settings_stored_before_the_active_polling_interval_existed_read_as_5_minutes() {
+    let mut stored = serde_json::to_value(OrgSettings::default()).unwrap();
+    stored
+        .as_object_mut()
+        .unwrap()
+        .remove("active_polling_interval_minutes");
+    let s: OrgSettings = serde_json::from_value(stored).unwrap();
+    assert_eq!(s.active_polling_interval_minutes, 5);
+}
+
+#[test]
 fn missing_fields_keep_their_values_and_the_version_moves_on() {
     let current = OrgSettings {
         smart_matching: true,

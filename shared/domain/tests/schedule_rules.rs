@@ -72,7 +72,13 @@ fn enabled_mailbox(p: &Profile, kind: MailboxKind) -> Mailbox {
 
 fn interval_after_idle(idle: Duration) -> u32 {
     let p = with_min_interval(0);
-    adaptive_interval(&p, Some(NOW - idle), NOW - Duration::days(30), NOW)
+    adaptive_interval(
+        &p,
+        &OrgSettings::default(),
+        Some(NOW - idle),
+        NOW - Duration::days(30),
+        NOW,
+    )
 }
 
 // --- the ladder and the adaptive interval ---------------------------------------------
@@ -135,11 +141,23 @@ fn a_day_idle_means_the_cap_of_thirty_minutes() {
 fn a_mailbox_without_mail_yet_counts_idle_time_from_its_creation() {
     let p = with_min_interval(0);
     assert_eq!(
-        adaptive_interval(&p, None, NOW - Duration::minutes(10), NOW),
+        adaptive_interval(
+            &p,
+            &OrgSettings::default(),
+            None,
+            NOW - Duration::minutes(10),
+            NOW
+        ),
         5
     );
     assert_eq!(
-        adaptive_interval(&p, None, NOW - Duration::hours(2), NOW),
+        adaptive_interval(
+            &p,
+            &OrgSettings::default(),
+            None,
+            NOW - Duration::hours(2),
+            NOW
+        ),
         10
     );
 }
@@ -152,22 +170,85 @@ fn a_last_activity_in_the_future_counts_as_just_now() {
 #[test]
 fn the_profile_minimum_wins_over_a_busy_mailbox() {
     let p = with_min_interval(60);
-    assert_eq!(adaptive_interval(&p, Some(NOW), NOW, NOW), 60);
+    assert_eq!(
+        adaptive_interval(&p, &OrgSettings::default(), Some(NOW), NOW, NOW),
+        60
+    );
 }
 
 #[test]
 fn the_profile_minimum_snaps_to_the_ladder() {
     let p = with_min_interval(45);
-    assert_eq!(adaptive_interval(&p, Some(NOW), NOW, NOW), 60);
+    assert_eq!(
+        adaptive_interval(&p, &OrgSettings::default(), Some(NOW), NOW, NOW),
+        60
+    );
 }
 
 #[test]
 fn the_idle_curve_wins_over_a_smaller_profile_minimum() {
     let p = with_min_interval(2);
     assert_eq!(
-        adaptive_interval(&p, Some(NOW - Duration::days(2)), NOW, NOW),
+        adaptive_interval(
+            &p,
+            &OrgSettings::default(),
+            Some(NOW - Duration::days(2)),
+            NOW,
+            NOW
+        ),
         30
     );
+}
+
+fn org_polling_active_mailboxes_every(minutes: u32) -> OrgSettings {
+    OrgSettings {
+        active_polling_interval_minutes: minutes,
+        ..OrgSettings::default()
+    }
+}
+
+#[test]
+fn the_orgs_active_polling_interval_sets_the_pace_of_a_mailbox_with_recent_mail() {
+    let p = with_min_interval(0);
+    let org = org_polling_active_mailboxes_every(1);
+    assert_eq!(adaptive_interval(&p, &org, Some(NOW), NOW, NOW), 1);
+    assert_eq!(
+        adaptive_interval(&p, &org, None, NOW - Duration::minutes(10), NOW),
+        1,
+        "a newly enabled mailbox starts at the active interval"
+    );
+}
+
+#[test]
+fn a_faster_active_interval_leaves_quieter_mailboxes_on_the_idle_curve() {
+    let p = with_min_interval(0);
+    let org = org_polling_active_mailboxes_every(1);
+    assert_eq!(
+        adaptive_interval(&p, &org, Some(NOW - Duration::hours(2)), NOW, NOW),
+        10
+    );
+    assert_eq!(
+        adaptive_interval(&p, &org, Some(NOW - Duration::days(2)), NOW, NOW),
+        30
+    );
+}
+
+#[test]
+fn no_mailbox_is_polled_faster_than_a_slower_active_interval() {
+    let p = with_min_interval(0);
+    let org = org_polling_active_mailboxes_every(15);
+    assert_eq!(adaptive_interval(&p, &org, Some(NOW), NOW, NOW), 15);
+    assert_eq!(
+        adaptive_interval(&p, &org, Some(NOW - Duration::hours(2)), NOW, NOW),
+        15
+    );
+}
+
+#[test]
+fn the_profile_minimum_wins_over_a_faster_active_interval() {
+    let p = with_min_interval(10);
+    let org = org_polling_active_mailboxes_every(1);
+    assert_eq!(adaptive_interval(&p, &org, Some(NOW), NOW, NOW), 10);
 }
 
 // --- due workloads ------------------------------------------------------------------
