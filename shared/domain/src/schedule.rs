@@ -13,7 +13,7 @@
 //! it); one idle for a day every 30. The profile's minimum polling interval always wins.
 
 use crate::ids::MailboxId;
-use crate::mailbox::{Mailbox, Workload};
+use crate::mailbox::{Mailbox, Workload, WorkloadStatus};
 use crate::org::OrgSettings;
 use crate::profile::{CredentialsLocation, Profile};
 use time::{Duration, OffsetDateTime};
@@ -138,7 +138,7 @@ pub fn refresh_schedule(
             Some(adaptive_interval(
                 p,
                 org,
-                mailbox.scheduler.last_activity_at,
+                last_activity_or_enabled(mailbox),
                 mailbox.created_at,
                 now,
             )),
@@ -153,6 +153,20 @@ pub fn refresh_schedule(
     s.poll_group = group;
     s.due_workloads = workloads;
     changed
+}
+
+/// What the idle curve counts from: the newest of the last mail exsync saw (its received
+/// time) and the moment a workload last became healthy (Test & Enable, or recovery). A
+/// mailbox an admin just enabled starts at the active interval even when the newest mail
+/// in its backlog is years old, and slows down only once it has proved quiet.
+fn last_activity_or_enabled(mailbox: &Mailbox) -> Option<OffsetDateTime> {
+    let enabled_at = Workload::ALL
+        .into_iter()
+        .map(|w| mailbox.workload(w))
+        .filter(|s| s.enabled && s.status == WorkloadStatus::Success)
+        .filter_map(|s| s.status_at)
+        .max();
+    mailbox.scheduler.last_activity_at.max(enabled_at)
 }
 
 /// The SQS message group a mailbox's poll jobs go to; FIFO delivers one message of a group

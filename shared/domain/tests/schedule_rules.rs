@@ -2,7 +2,7 @@
 
 use exsync_domain::ids::{MailboxId, Principal};
 use exsync_domain::mailbox::{
-    Approval, Mailbox, MailboxInput, MailboxKind, MailboxRules, Workload,
+    Approval, Mailbox, MailboxInput, MailboxKind, MailboxRules, Workload, WorkloadStatus,
 };
 use exsync_domain::org::{ActDeliveryMethod, DeliveryMethod, OrgSettings};
 use exsync_domain::profile::{CredentialsLocation, ExchangeVersion, Profile, ProfileInput};
@@ -426,6 +426,31 @@ fn refreshing_an_enabled_mailbox_places_it_on_the_schedule() {
     assert_eq!(m.scheduler.interval_minutes, Some(5));
     assert_eq!(m.scheduler.due_workloads, Workload::ALL.to_vec());
     assert_eq!(m.scheduler.poll_group, Some(poll_group(&m, &p)));
+}
+
+#[test]
+fn a_mailbox_just_enabled_is_polled_at_the_active_interval_despite_an_old_backlog() {
+    let p = profile(CredentialsLocation::Profile);
+    let mut m = enabled_mailbox(&p, MailboxKind::User);
+    m.created_at = NOW - Duration::days(400);
+    // The newest mail of its backlog is a year old; Test & Enable succeeded ten minutes ago.
+    m.scheduler.last_activity_at = Some(NOW - Duration::days(365));
+    m.incoming_state.status = WorkloadStatus::Success;
+    m.incoming_state.status_at = Some(NOW - Duration::minutes(10));
+    refresh_schedule(&mut m, Some(&p), &OrgSettings::default(), NOW);
+    assert_eq!(m.scheduler.interval_minutes, Some(5));
+}
+
+#[test]
+fn a_mailbox_enabled_long_ago_with_no_recent_mail_is_polled_at_the_idle_cap() {
+    let p = profile(CredentialsLocation::Profile);
+    let mut m = enabled_mailbox(&p, MailboxKind::User);
+    m.created_at = NOW - Duration::days(400);
+    m.scheduler.last_activity_at = Some(NOW - Duration::days(365));
+    m.incoming_state.status = WorkloadStatus::Success;
+    m.incoming_state.status_at = Some(NOW - Duration::days(30));
+    refresh_schedule(&mut m, Some(&p), &OrgSettings::default(), NOW);
+    assert_eq!(m.scheduler.interval_minutes, Some(30));
 }
 
 #[test]
