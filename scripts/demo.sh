@@ -1,141 +1,134 @@
 #!/usr/bin/env bash
-# `make demo`: start the Exchange simulator and show what the exsync CLI does against it.
+# `make demo`: the whole of exsync on this machine, walked through the seed's eight steps.
 #
-#   1. probe alice@contoso.test over NTLM with impersonation, at the simulator's EWS URL
-#   2. the same probe, finding the EWS URL with Autodiscover (--resolve points contoso.test
-#      and autodiscover.contoso.test at the simulator, which serves Autodiscover for every
-#      Host header by default)
-#   3. SyncFolderItems + GetItem of alice's Inbox
-#   4. a probe with a wrong password, which must fail at the authentication step
+# Run by the Makefile under scripts/with-moto.sh, so a local AWS endpoint (moto server) is
+# up and AWS_ENDPOINT_URL names it. This script starts:
+#   - the Exchange simulator, seeded from tests/ews-sim/demo-config.json: a service account
+#     holding ApplicationImpersonation, user mailboxes, a queue mailbox, contacts, and mail
+#     that keeps arriving;
+#   - `exsync serve --init`: creates the table, queues and key from template.yaml (the same
+#     definitions `sam deploy` uses), serves the admin API on 127.0.0.1, ticks the scheduler
+#     every few seconds and polls both SQS queues, handing each batch to the sync-worker and
+#     jobs-worker functions' own handlers;
+# then runs `exsync-demo`, which drives the admin API through the eight steps and prints a
+# report. Exit 0 when every step did what it should; otherwise the failing step's number
+# (see tests/demo/src/main.rs) and the tail of each log.
 #
-# Exits 0 only when every step did what it should. BIN_DIR holds the ews-sim and exsync
-# binaries (the Makefile passes the cargo target's debug directory).
+# KEEP=1 leaves everything running after the walkthrough (until Ctrl-C) and prints the
+# admin API's address. BIN_DIR holds the binaries (the Makefile passes cargo's debug dir).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 BIN_DIR=${BIN_DIR:-target/debug}
 SIM="$BIN_DIR/ews-sim"
 EXSYNC="$BIN_DIR/exsync"
-CONFIG=tests/ews-sim/example-config.json
-SERVICE_ACCOUNT=svc-exsync
-MAILBOX=alice@contoso.test
-DOMAIN=${MAILBOX#*@}
-# The documented exit code of `exsync ews probe` for the authentication step.
-EXIT_AUTHENTICATION=13
+DEMO="$BIN_DIR/exsync-demo"
+CONFIG=${DEMO_CONFIG:-tests/ews-sim/demo-config.json}
+ADMIN=${DEMO_ADMIN:-admin@contoso.test}
+KEEP=${KEEP:-}
+# How often the in-process scheduler ticks. A mailbox is still polled at most once a
+# minute (its slot); a short period only means a due mailbox waits seconds, not a minute.
+TICK_SECONDS=${TICK_SECONDS:-10}
 
-for bin in "$SIM" "$EXSYNC"; do
-  [[ -x $bin ]] || { echo "demo: $bin not found; run 'make demo' (it builds both)" >&2; exit 1; }
+for bin in "$SIM" "$EXSYNC" "$DEMO"; do
+  [[ -x $bin ]] || { echo "demo: $bin not found; run 'make demo' (it builds them)" >&2; exit 1; }
 done
+[[ -n ${AWS_ENDPOINT_URL:-} ]] || { echo "demo: AWS_ENDPOINT_URL is not set; run it as 'make demo' (scripts/with-moto.sh starts moto)" >&2; exit 1; }
 
+mkdir -p .run
 work=$(mktemp -d "${TMPDIR:-/tmp}/exsync-demo.XXXXXX")
-sim_pid=""
+logs=.run/demo
+mkdir -p "$logs"
+# A previous run's logs would answer wait_for_line before the new processes write theirs.
+rm -f "$logs"/*.out "$logs"/*.err
+pids=()
 cleanup() {
-  if [[ -n $sim_pid ]] && kill -0 "$sim_pid" 2>/dev/null; then
-    kill "$sim_pid" 2>/dev/null || true
-    wait "$sim_pid" 2>/dev/null || true
-  fi
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   rm -rf "$work"
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM
-trap 'echo "demo: FAILED: the command above did not do what it should" >&2' ERR
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 if [[ -t 1 ]]; then bold=$'\033[1m' plain=$'\033[0m'; else bold="" plain=""; fi
-section() {
-  printf '\n%s== %s ==%s\n\n' "$bold" "$*" "$plain"
-}
+say() { printf '%s%s%s\n' "$bold" "$*" "$plain"; }
 
-# Shows a command the way a reader would type it (the password stays in its variable).
-show() {
-  local line="$ exsync" arg
-  for arg in "$@"; do
-    if [[ $arg =~ ^[A-Za-z0-9@._:/=+,-]+$ ]]; then line+=" $arg"; else line+=" '$arg'"; fi
+# Waits until FILE has a line starting with PREFIX (at most 60 s, while PID lives) and
+# prints the rest of that line.
+wait_for_line() {
+  local file=$1 prefix=$2 pid=$3 what=$4 line
+  for _ in $(seq 1 300); do
+    line=$(grep -m1 "^$prefix" "$file" 2>/dev/null || true)
+    if [[ -n $line ]]; then printf '%s\n' "${line#"$prefix"}"; return 0; fi
+    if ! kill -0 "$pid" 2>/dev/null; then
+      echo "demo: $what exited before it was ready; its log:" >&2
+      cat "$file" "$file.err" >&2 2>/dev/null || true
+      return 1
+    fi
+    sleep 0.2
   done
-  printf '%s\n\n' "$line"
+  echo "demo: $what was not ready within 60 s; its log:" >&2
+  cat "$file" "$file.err" >&2 2>/dev/null || true
+  return 1
 }
 
-# --- the simulator -------------------------------------------------------------------------
+say "Local AWS endpoint (moto server): $AWS_ENDPOINT_URL"
 
-section "Starting the Exchange simulator ($CONFIG)"
-mkfifo "$work/sim.out"
-"$SIM" --config "$CONFIG" --ca-out "$work/ca.pem" >"$work/sim.out" 2>"$work/sim.log" &
+# --- the Exchange simulator --------------------------------------------------------------
+
+"$SIM" --config "$CONFIG" --ca-out "$work/ca.pem" >"$logs/sim.out" 2>"$logs/sim.out.err" &
+pids+=($!)
 sim_pid=$!
-exec 3<"$work/sim.out"
+wait_for_line "$logs/sim.out" "ready=" "$sim_pid" "the Exchange simulator" >/dev/null
+https_addr=$(wait_for_line "$logs/sim.out" "https_addr=" "$sim_pid" "the simulator")
+control_url=$(wait_for_line "$logs/sim.out" "control_url=" "$sim_pid" "the simulator")
+ews_url=$(wait_for_line "$logs/sim.out" "ews_url=" "$sim_pid" "the simulator")
+domain=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["domains"][0])' "$CONFIG")
+say "Exchange simulator ($CONFIG): EWS $ews_url, Autodiscover for $domain"
 
-ews_url="" https_addr="" ca_path="" ready=""
-while IFS='=' read -r -t 60 key value <&3; do
-  printf '  %s=%s\n' "$key" "$value"
-  case $key in
-    ews_url) ews_url=$value ;;
-    https_addr) https_addr=$value ;;
-    ca_path) ca_path=$value ;;
-    ready) ready=$value; break ;;
-  esac
-done
-if [[ $ready != 1 || -z $ews_url || -z $https_addr || -z $ca_path ]]; then
-  echo "demo: the simulator did not report ready=1 with its URLs; its log:" >&2
-  cat "$work/sim.log" >&2
-  exit 1
+# --- exsync ------------------------------------------------------------------------------
+
+# Autodiscover finds the simulator the way it finds a real server: by the mail domain's
+# names, which --resolve points at the simulator (no DNS is touched).
+EXSYNC_BOOTSTRAP_ADMIN=$ADMIN RUST_LOG=${RUST_LOG:-info} "$EXSYNC" serve --init \
+  --listen 127.0.0.1:0 \
+  --ca-file "$work/ca.pem" \
+  --resolve "$domain:443:$https_addr" \
+  --resolve "autodiscover.$domain:443:$https_addr" \
+  --scheduler-every "$TICK_SECONDS" \
+  --sync-worker \
+  >"$logs/exsync.out" 2>"$logs/exsync.out.err" &
+pids+=($!)
+serve_pid=$!
+listening=$(wait_for_line "$logs/exsync.out" "exsync serve: listening on " "$serve_pid" "exsync serve")
+api_url=${listening%% *}
+say "exsync: admin API $api_url, scheduler every $TICK_SECONDS s, sync and jobs workers polling SQS"
+sed -n 's/^exsync serve: /  /p' "$logs/exsync.out"
+
+# --- the walkthrough ---------------------------------------------------------------------
+
+status=0
+"$DEMO" --api "$api_url" --sim-control "$control_url" --sim-ca "$work/ca.pem" \
+  --sim-config "$CONFIG" --admin "$ADMIN" || status=$?
+
+if [[ $status -ne 0 ]]; then
+  echo
+  echo "demo: the last lines of each log (all of them are in $logs/):"
+  for f in "$logs"/exsync.out.err "$logs"/sim.out.err; do
+    echo "--- $f"
+    tail -n 25 "$f" || true
+  done
 fi
 
-# The service account and its password come from the simulator's configuration.
-{ read -r netbios; read -r password; } < <(python3 -c '
-import json, sys
-config = json.load(open(sys.argv[1]))
-account = next(a for a in config["accounts"] if a["user"] == sys.argv[2])
-print(config.get("netbios_domain", "CONTOSO"))
-print(account["password"])
-' "$CONFIG" "$SERVICE_ACCOUNT")
-user="$netbios\\$SERVICE_ACCOUNT"
-export EXSYNC_PASSWORD=$password
-export EXSYNC_WRONG_PASSWORD="not-$password"
-account=(--user "$user" --password-env EXSYNC_PASSWORD --auth ntlm --ca-file "$ca_path")
-
-passed=0
-
-# --- 1. probe at the EWS URL ------------------------------------------------------------------
-
-section "1. Test Connection for $MAILBOX: NTLM, impersonation, EWS URL given"
-args=(ews probe --email "$MAILBOX" --ews-url "$ews_url" "${account[@]}")
-show "${args[@]}"
-"$EXSYNC" "${args[@]}"
-passed=$((passed + 1))
-
-# --- 2. probe through Autodiscover -------------------------------------------------------------
-
-section "2. The same, finding the EWS URL with Autodiscover"
-args=(ews probe --email "$MAILBOX" --autodiscover
-  --resolve "$DOMAIN:443:$https_addr" --resolve "autodiscover.$DOMAIN:443:$https_addr"
-  "${account[@]}")
-show "${args[@]}"
-"$EXSYNC" "${args[@]}"
-passed=$((passed + 1))
-
-# --- 3. sync -----------------------------------------------------------------------------------
-
-section "3. What is in $MAILBOX's Inbox (SyncFolderItems, then GetItem)"
-args=(ews sync --email "$MAILBOX" --ews-url "$ews_url" "${account[@]}" --folder inbox)
-show "${args[@]}"
-"$EXSYNC" "${args[@]}"
-passed=$((passed + 1))
-
-# --- 4. wrong password -------------------------------------------------------------------------
-
-section "4. A wrong password: the probe must fail at the authentication step"
-args=(ews probe --email "$MAILBOX" --ews-url "$ews_url"
-  --user "$user" --password-env EXSYNC_WRONG_PASSWORD --auth ntlm --ca-file "$ca_path")
-show "${args[@]}"
-if output=$("$EXSYNC" "${args[@]}" 2>&1); then code=0; else code=$?; fi
-printf '%s\n' "$output"
-if [[ $code -ne $EXIT_AUTHENTICATION ]]; then
-  echo "demo: expected exit code $EXIT_AUTHENTICATION (authentication), got $code" >&2
-  exit 1
+if [[ -n $KEEP ]]; then
+  echo
+  say "KEEP=1: everything keeps running until Ctrl-C"
+  echo "  admin API:            $api_url   (send X-Exsync-Principal: $ADMIN)"
+  echo "  e.g.                  curl -H 'X-Exsync-Principal: $ADMIN' $api_url/mailboxes"
+  echo "  Exchange simulator:   $ews_url   (control API $control_url, CA $work/ca.pem)"
+  echo "  local AWS endpoint:   $AWS_ENDPOINT_URL"
+  echo "  logs:                 $logs/"
+  wait "$serve_pid" || true
 fi
-if ! grep -q '^FAILED at the Authentication step' <<<"$output"; then
-  echo "demo: the diagnosis does not name the authentication step" >&2
-  exit 1
-fi
-printf '\n(exit code %s, as expected)\n' "$code"
-passed=$((passed + 1))
-
-section "Demo passed: $passed of 4 steps did what they should"
+exit "$status"

@@ -43,7 +43,11 @@ struct Args {
     #[arg(long, value_name = "FILE")]
     sim_config: PathBuf,
     /// A shared (queue) mailbox of the configuration. Repeatable.
-    #[arg(long = "queue", value_name = "SMTP", default_value = "support@contoso.test")]
+    #[arg(
+        long = "queue",
+        value_name = "SMTP",
+        default_value = "support@contoso.test"
+    )]
     queues: Vec<String>,
     /// The administrator the demo acts as (`EXSYNC_BOOTSTRAP_ADMIN` of `exsync serve`); also
     /// the profile's owner.
@@ -83,7 +87,11 @@ fn prepare(args: &Args) -> anyhow::Result<Walk> {
 
 async fn walk_through(mut walk: Walk) -> ExitCode {
     let bold = std::env::var_os("NO_COLOR").is_none() && is_terminal();
-    let (on, off) = if bold { ("\x1b[1m", "\x1b[0m") } else { ("", "") };
+    let (on, off) = if bold {
+        ("\x1b[1m", "\x1b[0m")
+    } else {
+        ("", "")
+    };
     let mut failed = None;
     for step in STEPS {
         let label = if step.number == 0 {
@@ -94,10 +102,7 @@ async fn walk_through(mut walk: Walk) -> ExitCode {
         println!("\n{on}== {label}: {} =={off}\n", step.title);
         let started = std::time::Instant::now();
         match Box::pin(walk.run(step.number)).await {
-            Ok(()) => println!(
-                "\n  -> passed ({:.1} s)",
-                started.elapsed().as_secs_f64()
-            ),
+            Ok(()) => println!("\n  -> passed ({:.1} s)", started.elapsed().as_secs_f64()),
             Err(e) => {
                 println!("\n  -> FAILED: {e:#}");
                 failed = Some(step);
