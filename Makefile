@@ -11,6 +11,18 @@ PY          := $(VENV)/bin/python
 # aws-sam-cli pins boto3 below moto's, so it lives in a venv of its own.
 SAM_VENV    := .venv-sam
 SAM         := $(SAM_VENV)/bin/sam
+# cargo-lambda and zig for `make package`, in a third venv: ziglang is a 100 MB wheel that
+# `make test` has no use for.
+PKG_VENV    := .venv-package
+# template.yaml's functions are arm64 (Graviton).
+LAMBDA_RUST_TARGET := aarch64-unknown-linux-gnu
+# The function packages (functions/NAME is the package exsync-fn-NAME with the bin NAME), as
+# cargo-lambda's build option {packages=["exsync-fn-admin-api",...]} (see `package`).
+LAMBDA_PACKAGES := $(addprefix exsync-fn-,$(notdir $(wildcard functions/*)))
+comma := ,
+empty :=
+space := $(empty) $(empty)
+CARGO_LAMBDA_BUILD_OPTIONS := {packages=[$(subst $(space),$(comma),$(patsubst %,"%",$(LAMBDA_PACKAGES)))]}
 CARGO       ?= cargo
 # Microsoft's EWS schema lives beside the repository (../shared/ews-schema); tests and the
 # simulator read it from here.
@@ -20,12 +32,13 @@ export CARGO_TARGET_DIR ?= $(CURDIR)/target
 
 APT_PACKAGES := libxml2-utils libxml2-dev pkg-config curl ca-certificates
 
-.PHONY: help deps venv sam-venv build test test-rust test-interop lint lint-template demo bench clean-run
+.PHONY: help deps venv sam-venv package-venv build package test test-rust test-interop lint lint-template demo bench clean-run
 
 help:
 	@echo "make test   - install what is needed, lint, run every Rust and Python test"
 	@echo "make demo   - start the Exchange simulator and probe it with the exsync CLI"
 	@echo "make bench  - run the parsing and scheduler benchmarks (results go to docs/performance.md by hand)"
+	@echo "make package - build the four Lambda functions for sam deploy (.aws-sam/build/*/bootstrap, arm64)"
 
 # --- installation -----------------------------------------------------------------------
 
@@ -56,8 +69,35 @@ $(SAM_VENV)/.installed: requirements-sam.txt
 	$(SAM_VENV)/bin/python -m pip install -q --disable-pip-version-check -r requirements-sam.txt
 	@touch $@
 
+package-venv: $(PKG_VENV)/.installed
+
+$(PKG_VENV)/.installed: requirements-package.txt
+	@test -x $(PKG_VENV)/bin/python || python3 -m venv $(PKG_VENV)
+	$(PKG_VENV)/bin/python -m pip install -q --disable-pip-version-check -r requirements-package.txt
+	@touch $@
+
 build: deps
 	$(CARGO) build --workspace --all-targets
+
+# --- packaging --------------------------------------------------------------------------
+
+# The four functions as `sam deploy` takes them: .aws-sam/build/<LogicalId>/bootstrap. SAM's
+# rust-cargolambda build method (a beta feature) runs `cargo lambda build --release --arm64
+# --bin NAME` in each function's own folder (no scratch copy) and keeps the CARGO_TARGET_DIR
+# exported above, so the four builds share target/aarch64-unknown-linux-gnu/release. Sharing
+# alone is not enough: cargo picks dependency features per selected package, so four one-package
+# builds compiled exsync-domain, exsync-aws, tokio, hyper, the AWS SDK... in up to three feature
+# sets (cold: 15.6 min). CARGO_LAMBDA_BUILD selects all four packages in every build (SAM's --bin
+# still picks the one binary), so each resolves the same features and the dependencies compile
+# once. cargo-lambda links with zig, which it runs as `python3 -m ziglang`: the package venv's
+# bin comes first on PATH. The target's std comes from rustup (added here when missing; rustup
+# needs the network for that once).
+package: sam-venv package-venv
+	@rustup target list --installed | grep -qx $(LAMBDA_RUST_TARGET) || rustup target add $(LAMBDA_RUST_TARGET)
+	PATH="$(CURDIR)/$(PKG_VENV)/bin:$(CURDIR)/$(SAM_VENV)/bin:$$PATH" \
+	  CARGO_LAMBDA_BUILD='$(CARGO_LAMBDA_BUILD_OPTIONS)' \
+	  SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION="$${AWS_DEFAULT_REGION:-us-east-1}" \
+	  $(SAM) build --beta-features --template-file template.yaml
 
 # --- tests ------------------------------------------------------------------------------
 
