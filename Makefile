@@ -32,11 +32,11 @@ export CARGO_TARGET_DIR ?= $(CURDIR)/target
 
 APT_PACKAGES := libxml2-utils libxml2-dev pkg-config curl ca-certificates
 
-.PHONY: help deps venv sam-venv package-venv build package test test-rust test-interop lint lint-template demo bench clean-run
+.PHONY: help deps venv sam-venv package-venv build package test test-rust test-interop test-demo lint lint-template demo bench clean-run
 
 help:
 	@echo "make test   - install what is needed, lint, run every Rust and Python test"
-	@echo "make demo   - start the Exchange simulator and probe it with the exsync CLI"
+	@echo "make demo   - run exsync locally (moto, the Exchange simulator, exsync serve) through the eight-step walkthrough; KEEP=1 leaves it running"
 	@echo "make bench  - run the parsing and scheduler benchmarks (results go to docs/performance.md by hand)"
 	@echo "make package - build the four Lambda functions for sam deploy (.aws-sam/build/*/bootstrap, arm64)"
 
@@ -101,7 +101,7 @@ package: sam-venv package-venv
 
 # --- tests ------------------------------------------------------------------------------
 
-test: deps venv lint lint-template test-rust test-interop
+test: deps venv lint lint-template test-rust test-interop test-demo
 	@echo "make test: all suites passed"
 
 lint: deps
@@ -126,9 +126,20 @@ test-interop: deps venv
 
 # --- demo -------------------------------------------------------------------------------
 
+# The walkthrough (scripts/demo.sh): a moto server (with-moto.sh), the simulator seeded from
+# tests/ews-sim/demo-config.json, `exsync serve --init` with the scheduler and both workers
+# in-process, and the exsync-demo driver through the eight steps. KEEP=1 leaves it running.
+KEEP ?=
+DEMO_BINS := -p exsync-ews-sim --bin ews-sim -p exsync-cli --bin exsync -p exsync-demo --bin exsync-demo
+
 demo: deps venv
-	$(CARGO) build -p exsync-ews-sim --bin ews-sim -p exsync-cli --bin exsync
-	BIN_DIR=$(CARGO_TARGET_DIR)/debug scripts/demo.sh
+	$(CARGO) build $(DEMO_BINS)
+	BIN_DIR=$(CARGO_TARGET_DIR)/debug KEEP=$(KEEP) scripts/with-moto.sh scripts/demo.sh
+
+# make test runs the walkthrough too (about a minute after the build), so it cannot rot.
+test-demo: deps venv
+	$(CARGO) build $(DEMO_BINS)
+	BIN_DIR=$(CARGO_TARGET_DIR)/debug scripts/with-moto.sh scripts/demo.sh
 
 # --- benchmarks -------------------------------------------------------------------------
 
