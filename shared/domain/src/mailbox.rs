@@ -149,10 +149,10 @@ pub struct SchedulerState {
         with = "time::serde::rfc3339::option"
     )]
     pub last_activity_at: Option<OffsetDateTime>,
-    /// Items processed in the last sync.
+    /// Items processed in the last sync that did something (every workload of that poll).
     #[serde(default)]
     pub items_processed: u32,
-    /// Items that failed in the last sync.
+    /// Items that failed in the last sync that did something (every workload of that poll).
     #[serde(default)]
     pub items_failed: u32,
     /// Last sync start.

@@ -1139,6 +1139,66 @@ fn absorb(
         changes.newest_received = changes.newest_received.max(Some(r));
     }
     if report.evaluated > 0 {
-        changes.stats = Some((report.evaluated, report.failed, started, ended));
+        // A poll that did something in several workloads counts all of it: the mailbox's
+        // "last sync" is the poll, not its last workload.
+        changes.stats = Some(match changes.stats {
+            None => (report.evaluated, report.failed, started, ended),
+            Some((processed, failed, first_start, last_end)) => (
+                processed.saturating_add(report.evaluated),
+                failed.saturating_add(report.failed),
+                first_start.min(started),
+                last_end.max(ended),
+            ),
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    fn report(evaluated: u32, failed: u32) -> IncomingReport {
+        IncomingReport {
+            evaluated,
+            failed,
+            ..IncomingReport::default()
+        }
+    }
+
+    #[test]
+    fn a_polls_item_counters_add_up_every_workload_that_did_something() {
+        let mut changes = MailboxChanges::default();
+        let t0 = datetime!(2026-03-01 12:00 UTC);
+        absorb(
+            &mut changes,
+            &report(3, 1),
+            t0,
+            t0 + time::Duration::seconds(2),
+        );
+        absorb(
+            &mut changes,
+            &report(0, 0),
+            t0 + time::Duration::seconds(2),
+            t0 + time::Duration::seconds(3),
+        );
+        absorb(
+            &mut changes,
+            &report(4, 0),
+            t0 + time::Duration::seconds(3),
+            t0 + time::Duration::seconds(5),
+        );
+        assert_eq!(
+            changes.stats,
+            Some((7, 1, t0, t0 + time::Duration::seconds(5)))
+        );
+    }
+
+    #[test]
+    fn a_poll_that_found_nothing_leaves_the_counters_alone() {
+        let mut changes = MailboxChanges::default();
+        let t0 = datetime!(2026-03-01 12:00 UTC);
+        absorb(&mut changes, &report(0, 0), t0, t0);
+        assert_eq!(changes.stats, None);
     }
 }
