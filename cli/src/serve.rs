@@ -21,9 +21,9 @@ use exsync_aws::init::{InitOptions, ensure_embedded_resources, ensure_resources}
 use exsync_domain::exchange::ExchangeEnvironment;
 use exsync_domain::ports::SystemClock;
 use exsync_domain::service::{Admin, AdminOptions};
+use exsync_domain::sync::engine::{EngineOptions, SyncEngine};
 use exsync_domain::sync::scheduler::SchedulerOptions;
 use exsync_ews::transport::ConnectOverrides;
-use exsync_domain::sync::engine::{EngineOptions, SyncEngine};
 use exsync_fn_jobs_worker::poll::LocalPoller;
 use exsync_fn_sync_worker::poll::LocalPoller as SyncPoller;
 use exsync_fn_sync_worker::sync_ports;
