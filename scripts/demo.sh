@@ -26,8 +26,11 @@ DEMO="$BIN_DIR/exsync-demo"
 CONFIG=${DEMO_CONFIG:-tests/ews-sim/demo-config.json}
 ADMIN=${DEMO_ADMIN:-admin@contoso.test}
 KEEP=${KEEP:-}
-# How often the in-process scheduler ticks. A mailbox is still polled at most once a
-# minute (its slot); a short period only means a due mailbox waits seconds, not a minute.
+# How often the in-process scheduler ticks. In AWS a mailbox is polled at most once per
+# slot: SQS drops a job whose deduplication id (mailbox + slot) it saw in the last five
+# minutes. moto only compares jobs still in the queue, so here a due mailbox may be polled
+# at each tick of its minute (an idle poll is one cheap EWS call); a short period means a
+# mailbox made due waits seconds, not a minute.
 TICK_SECONDS=${TICK_SECONDS:-10}
 
 for bin in "$SIM" "$EXSYNC" "$DEMO"; do
