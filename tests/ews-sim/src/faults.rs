@@ -47,6 +47,11 @@ pub enum FaultKind {
     },
     /// Sends the status line, headers and part of the real body, then drops the connection.
     ResetMidResponse,
+    /// Reads the whole request and runs the operation, then drops the connection without
+    /// sending a byte of the answer: the server did the work and the client cannot know it
+    /// (an application pool recycled, a proxy gave up, a Lambda was frozen mid-call). The
+    /// case that decides whether a client may send the request again.
+    DropAfterRequest,
     /// HTTP 200 with the real response cut short (a well-framed but truncated document).
     TruncatedXml,
     /// HTTP 200 with a document that is not well-formed XML.
@@ -519,6 +524,18 @@ mod tests {
     #[test]
     fn inner_server_busy_is_unknown_for_unlisted_operations() {
         assert!(inner_server_busy_body("GetUserOofSettings", None, (14, 3, 1, 1, "x")).is_none());
+    }
+
+    #[test]
+    fn drop_after_request_reads_from_json() {
+        let rule: FaultRule = serde_json::from_str(
+            r#"{"operation":"CreateItem","mode":{"sequence":[{"kind":"drop_after_request"}]}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            rule,
+            FaultRule::next(Some("CreateItem"), 1, FaultKind::DropAfterRequest)
+        );
     }
 
     #[test]

@@ -216,7 +216,16 @@ async fn https_connection(
             service_fn(move |req| {
                 let shared = shared.clone();
                 let conn = conn.clone();
-                async move { Ok::<_, Infallible>(route(&shared, &conn, req).await) }
+                async move {
+                    let response = route(&shared, &conn, req).await;
+                    // A service error makes hyper drop the connection without writing
+                    // anything: the one way to leave a read request unanswered.
+                    if response.extensions().get::<DropConnection>().is_some() {
+                        Err(DroppedOnPurpose)
+                    } else {
+                        Ok(response)
+                    }
+                }
             })
         };
         let mut close_rx = shared.close_all.subscribe();
@@ -261,7 +270,11 @@ async fn route(shared: &Shared, conn: &Conn, req: Request<Incoming>) -> Response
     );
     async move {
         let response = route_inner(shared, conn, req, &method, &path).await;
-        info!(status = response.status().as_u16(), "answered");
+        if response.extensions().get::<DropConnection>().is_some() {
+            info!("dropping the connection without an answer");
+        } else {
+            info!(status = response.status().as_u16(), "answered");
+        }
         response
     }
     .instrument(span)
@@ -465,6 +478,11 @@ async fn ews_route(
         Some(FaultKind::ResetMidResponse) => {
             let reply = run_exchange(shared, &account, anchor.as_deref(), &body);
             reset_mid_response(reply)
+        }
+        Some(FaultKind::DropAfterRequest) => {
+            let reply = run_exchange(shared, &account, anchor.as_deref(), &body);
+            debug!(codes = ?reply.response_codes, "ran the operation; its answer is lost");
+            drop_connection()
         }
         Some(FaultKind::TruncatedXml) => {
             let reply = run_exchange(shared, &account, anchor.as_deref(), &body);
@@ -760,6 +778,30 @@ fn proxy_error_page(status: u16) -> Response<SimBody> {
              <hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
         ),
     )
+}
+
+/// Marks a response that must not be sent: the connection is dropped instead.
+#[derive(Debug, Clone, Copy)]
+struct DropConnection;
+
+/// The service error that makes hyper drop a connection for [`DropConnection`].
+#[derive(Debug)]
+struct DroppedOnPurpose;
+
+impl std::fmt::Display for DroppedOnPurpose {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("simulated connection drop before the answer")
+    }
+}
+
+impl std::error::Error for DroppedOnPurpose {}
+
+/// A placeholder response that is never sent: its [`DropConnection`] mark makes the
+/// connection's service fail, and hyper closes the connection without a byte of answer.
+fn drop_connection() -> Response<SimBody> {
+    let mut response = Response::new(full(Bytes::new()));
+    response.extensions_mut().insert(DropConnection);
+    response
 }
 
 /// The real answer's status and headers (Content-Length of the whole body), the first half

@@ -138,6 +138,71 @@ async fn reset_mid_response_drops_the_connection_after_part_of_the_body() {
     conn.closed_by_server().await;
 }
 
+/// A CreateItem that saves a draft in Alice's mailbox, impersonating her.
+fn save_draft_request(subject: &str) -> String {
+    format!(
+        r#"<?xml version="1.0" encoding="utf-8"?>
+<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"
+               xmlns:t="http://schemas.microsoft.com/exchange/services/2006/types"
+               xmlns:m="http://schemas.microsoft.com/exchange/services/2006/messages">
+  <soap:Header>
+    <t:RequestServerVersion Version="Exchange2010_SP2"/>
+    <t:ExchangeImpersonation><t:ConnectingSID><t:PrimarySmtpAddress>{ALICE}</t:PrimarySmtpAddress></t:ConnectingSID></t:ExchangeImpersonation>
+  </soap:Header>
+  <soap:Body>
+    <m:CreateItem MessageDisposition="SaveOnly">
+      <m:Items><t:Message><t:Subject>{subject}</t:Subject></t:Message></m:Items>
+    </m:CreateItem>
+  </soap:Body>
+</soap:Envelope>"#
+    )
+}
+
+#[tokio::test]
+async fn drop_after_request_runs_the_operation_then_closes_without_a_byte_of_answer() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let sim = start();
+    sim.set_faults(vec![FaultRule::next(None, 1, FaultKind::DropAfterRequest)]);
+    // A raw connection: hyper's client would not say whether a status line came first.
+    let tcp = tokio::net::TcpStream::connect(sim.https_addr())
+        .await
+        .unwrap();
+    let name = rustls_pki_types::ServerName::try_from("localhost").unwrap();
+    let mut tls = tls_connector(&sim).connect(name, tcp).await.unwrap();
+    let body = save_draft_request("Never answered");
+    let head = format!(
+        "POST {EWS_PATH} HTTP/1.1\r\nHost: localhost\r\nAuthorization: {}\r\n\
+         Content-Type: text/xml; charset=utf-8\r\nContent-Length: {}\r\n\r\n",
+        service_auth(),
+        body.len()
+    );
+    tls.write_all(head.as_bytes()).await.unwrap();
+    tls.write_all(body.as_bytes()).await.unwrap();
+    tls.flush().await.unwrap();
+
+    let mut answer = Vec::new();
+    // The server drops the socket without a TLS close_notify, which rustls reports as an
+    // unexpected EOF; what matters is that nothing came before it.
+    let _ = tls.read_to_end(&mut answer).await;
+
+    assert!(
+        answer.is_empty(),
+        "no answer expected, got {:?}",
+        String::from_utf8_lossy(&answer)
+    );
+    assert_eq!(sim.request_count("CreateItem"), 1);
+    let drafts = sim
+        .exchange()
+        .items(ALICE, exsync_ews_sim::store::DistinguishedFolder::Drafts)
+        .unwrap();
+    let subjects: Vec<_> = drafts.iter().filter_map(|i| i.subject.as_deref()).collect();
+    assert_eq!(subjects, ["Never answered"], "the operation ran");
+    eventually("the simulator has closed the connection", || {
+        sim.open_connections() == 0
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn truncated_xml_is_a_complete_http_answer_with_a_cut_document() {
     let sim = start();
