@@ -11,13 +11,18 @@ use exsync_domain::sync::job::{PollJob, PollReason};
 use exsync_domain::sync::outgoing::ACTIVITY_ID_PROPERTY;
 use exsync_ews_sim::ews::ItemSummary;
 use exsync_ews_sim::store::DistinguishedFolder;
-use exsync_ews_sim::{FaultKind, FaultRule};
+use exsync_ews_sim::{FaultKind, FaultRule, SimHandle, SimOptions, Simulator};
 
-use crate::support::{ALICE, BOB, MAILBOX_OWNER, World};
+use crate::support::{ALICE, BOB, Delivery, MAILBOX_OWNER, World, chain};
 
 /// A mailbox that sends through exsync (outgoing: Server-Side Synchronization, enabled).
 pub async fn sender(w: &World, email: &str) -> Mailbox {
-    let m = w.mailbox(email, IncomingTrackingOption::None).await;
+    sender_tracking(w, email, IncomingTrackingOption::None).await
+}
+
+/// A sending mailbox whose incoming tracking is `tracking`.
+pub async fn sender_tracking(w: &World, email: &str, tracking: IncomingTrackingOption) -> Mailbox {
+    let m = w.mailbox(email, tracking).await;
     let mut next = m.clone();
     next.outgoing = DeliveryMethod::ServerSideSynchronization;
     next.outgoing_state = WorkloadState {
@@ -112,8 +117,17 @@ fn in_folder(
     folder: DistinguishedFolder,
     subject: &str,
 ) -> Vec<ItemSummary> {
-    w.sim
-        .exchange()
+    in_folder_of(&w.sim, mailbox, folder, subject)
+}
+
+/// Messages in a mailbox's folder on the simulator `sim` whose subject contains `subject`.
+fn in_folder_of(
+    sim: &SimHandle,
+    mailbox: &str,
+    folder: DistinguishedFolder,
+    subject: &str,
+) -> Vec<ItemSummary> {
+    sim.exchange()
         .items(mailbox, folder)
         .unwrap()
         .into_iter()
@@ -372,4 +386,219 @@ async fn scheduled_polls_look_for_pending_email_only_on_every_third_slot() {
 
     w.handle(&engine, &[scheduled(1_000_002)]).await;
     assert_eq!(stored(&w, &e).await.status, EmailStatus::Sent);
+}
+
+/// The host name of the profile's own outgoing EWS URL.
+const OUTGOING_HOST: &str = "smtp-out.contoso.test";
+
+/// A second Exchange server for outgoing email: a simulator sharing nothing with the
+/// world's (its own mailboxes, store and CA), whose certificate also covers
+/// [`OUTGOING_HOST`]. Whatever it holds or counted was sent to it, never to the world's.
+fn outgoing_server() -> SimHandle {
+    let mut config = exsync_integration_tests::config();
+    config.throttling.max_concurrency = None;
+    let options = SimOptions {
+        extra_names: vec![OUTGOING_HOST.into()],
+        ..exsync_integration_tests::options()
+    };
+    Simulator::start(config, options)
+        .unwrap_or_else(|e| panic!("the outgoing simulator did not start: {}", chain(&e)))
+}
+
+/// `https://<host>:<port of server>/EWS/Exchange.asmx`, with connections for it sent to
+/// `server` by the world's connect overrides (for engines made after this).
+fn url_to(w: &mut World, host: &str, server: std::net::SocketAddr) -> String {
+    w.exchange
+        .connect_overrides
+        .insert(host, server.port(), server);
+    format!("https://{host}:{}/EWS/Exchange.asmx", server.port())
+}
+
+/// Stores the world's profile with outgoing settings: `use_same` and `outgoing_url`,
+/// trusting both simulators' CAs.
+async fn set_outgoing(w: &mut World, out: &SimHandle, use_same: bool, outgoing_url: &str) {
+    let mut p = w.stored_profile().await;
+    p.use_same_settings_for_outgoing = use_same;
+    p.outgoing_ews_url = Some(outgoing_url.to_owned());
+    p.ca_bundle_pem = Some(format!(
+        "{}\n{}",
+        String::from_utf8_lossy(w.sim.ca_pem()).trim_end(),
+        String::from_utf8_lossy(out.ca_pem())
+    ));
+    p.version += 1;
+    ConfigStore::update_profile(&w.store, &p, p.version - 1)
+        .await
+        .unwrap();
+    w.profile = p;
+}
+
+/// The check the world's simulator makes when dropped, for the outgoing one.
+fn assert_schema_valid(sim: &SimHandle) {
+    let invalid = sim.exchange().invalid_responses();
+    assert!(invalid.is_empty(), "invalid EWS responses: {invalid:?}");
+}
+
+/// The poll Test & Enable starts when it enabled both email workloads: one job running
+/// the incoming and the outgoing workload.
+fn both_workloads(w: &World, m: &Mailbox) -> PollJob {
+    PollJob {
+        workloads: vec![Workload::Incoming, Workload::Outgoing],
+        ..w.job(m, PollReason::TestAndEnable)
+    }
+}
+
+#[tokio::test]
+async fn a_profile_with_its_own_outgoing_ews_url_sends_through_it_while_incoming_tracking_reads_the_incoming_url()
+ {
+    let mut w = World::start("out-url").await;
+    let out = outgoing_server();
+    let url = url_to(&mut w, OUTGOING_HOST, out.https_addr());
+    set_outgoing(&mut w, &out, false, &url).await;
+    let m = sender_tracking(&w, ALICE, IncomingTrackingOption::AllEmail).await;
+    let e = pending(&w, &m, BOB, "Quote via the outgoing server").await;
+    let incoming = w.deliver(ALICE, Delivery::default());
+
+    let response = w.handle(&w.engine(), &[both_workloads(&w, &m)]).await;
+    assert!(response.batch_item_failures.is_empty());
+
+    // Sent by the outgoing server: the recipient and the Sent Items copy are there, and
+    // the incoming server never saw a send.
+    let after = stored(&w, &e).await;
+    assert_eq!(
+        after.status,
+        EmailStatus::Sent,
+        "{:?}",
+        after.failure_reason
+    );
+    let subject = "Quote via the outgoing server";
+    assert_eq!(
+        in_folder_of(&out, BOB, DistinguishedFolder::Inbox, subject).len(),
+        1
+    );
+    let sent = in_folder_of(&out, ALICE, DistinguishedFolder::SentItems, subject);
+    assert_eq!(sent.len(), 1);
+    assert!(carries_activity_id(&sent[0], &e.id));
+    assert_eq!(
+        after.ews_item_ids.get(m.id.as_str()),
+        Some(&sent[0].id.to_string())
+    );
+    assert_eq!(w.sim.request_count("CreateItem"), 0);
+    assert!(in_folder(&w, BOB, DistinguishedFolder::Inbox, subject).is_empty());
+    // Tracked from the incoming server, which the outgoing one was never asked about.
+    assert!(w.email(&incoming).await.is_some());
+    assert!(w.sim.request_count("SyncFolderItems") > 0);
+    assert_eq!(out.request_count("SyncFolderItems"), 0);
+    assert_schema_valid(&out);
+}
+
+#[tokio::test]
+async fn a_send_interrupted_on_the_outgoing_ews_url_is_found_in_its_sent_items_and_not_sent_again()
+{
+    let mut w = World::start("out-url-retry").await;
+    let out = outgoing_server();
+    let url = url_to(&mut w, OUTGOING_HOST, out.https_addr());
+    set_outgoing(&mut w, &out, false, &url).await;
+    let m = sender(&w, ALICE).await;
+    let e = pending(&w, &m, BOB, "Contract via the outgoing server").await;
+    // The outgoing server runs the CreateItem, and the connection drops before the answer.
+    out.add_fault(FaultRule::next(
+        Some("CreateItem"),
+        1,
+        FaultKind::ResetMidResponse,
+    ));
+    let engine = w.engine();
+    w.handle(&engine, &[send_job(&w, &m)]).await;
+    assert_eq!(stored(&w, &e).await.status, EmailStatus::PendingSend);
+
+    w.handle(&engine, &[send_job(&w, &m)]).await;
+
+    assert_eq!(stored(&w, &e).await.status, EmailStatus::Sent);
+    let log = w.decisions(&m).await;
+    assert_eq!(
+        log[0].text,
+        format!("already in Sent Items: marked Sent as {}", e.id)
+    );
+    assert_eq!(out.request_count("CreateItem"), 1);
+    assert_eq!(
+        in_folder_of(
+            &out,
+            BOB,
+            DistinguishedFolder::Inbox,
+            "Contract via the outgoing server"
+        )
+        .len(),
+        1
+    );
+    assert_eq!(w.sim.request_count("CreateItem"), 0);
+    assert_eq!(w.sim.request_count("FindItem"), 0);
+    assert_schema_valid(&out);
+}
+
+#[tokio::test]
+async fn the_outgoing_ews_url_is_ignored_when_the_profile_uses_the_same_settings_for_outgoing() {
+    let mut w = World::start("out-same").await;
+    let out = outgoing_server();
+    let url = url_to(&mut w, OUTGOING_HOST, out.https_addr());
+    set_outgoing(&mut w, &out, true, &url).await;
+    let m = sender(&w, ALICE).await;
+    let e = pending(&w, &m, BOB, "Quote via the incoming server").await;
+
+    w.handle(&w.engine(), &[send_job(&w, &m)]).await;
+
+    assert_eq!(stored(&w, &e).await.status, EmailStatus::Sent);
+    assert_eq!(
+        in_folder(
+            &w,
+            BOB,
+            DistinguishedFolder::Inbox,
+            "Quote via the incoming server"
+        )
+        .len(),
+        1
+    );
+    let asked: u64 = crate::support::EWS_OPERATIONS
+        .iter()
+        .map(|op| out.request_count(op))
+        .sum();
+    assert_eq!(asked, 0, "the outgoing URL was called");
+}
+
+#[tokio::test]
+async fn an_outgoing_ews_url_fixed_since_the_profile_was_cached_is_picked_up_instead_of_failing_the_send()
+ {
+    let mut w = World::start("out-url-fixed").await;
+    let out = outgoing_server();
+    // Nothing listens behind the old outgoing host.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let old = url_to(&mut w, "smtp-old.contoso.test", closed);
+    let fixed = url_to(&mut w, OUTGOING_HOST, out.https_addr());
+    set_outgoing(&mut w, &out, false, &old).await;
+    let m = sender(&w, ALICE).await;
+    let engine = w.engine();
+    // A poll caches the profile with the old outgoing URL in this warm engine.
+    w.handle(&engine, &[w.job(&m, PollReason::Scheduled)]).await;
+
+    set_outgoing(&mut w, &out, false, &fixed).await;
+    let e = pending(&w, &m, BOB, "Quote after the fix").await;
+    w.handle(&engine, &[send_job(&w, &m)]).await;
+
+    let after = stored(&w, &e).await;
+    assert_eq!(
+        after.status,
+        EmailStatus::Sent,
+        "{:?}",
+        after.failure_reason
+    );
+    assert_eq!(
+        in_folder_of(&out, BOB, DistinguishedFolder::Inbox, "Quote after the fix").len(),
+        1
+    );
+    assert_eq!(
+        w.stored_profile().await.circuit,
+        exsync_domain::profile::Circuit::Closed
+    );
+    assert_schema_valid(&out);
 }

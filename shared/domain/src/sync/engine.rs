@@ -1117,7 +1117,9 @@ async fn may_be_stale(
     };
     let stale = TransportKey::new(&fresh, mailbox) != TransportKey::new(cached, mailbox)
         || fresh.use_autodiscover != cached.use_autodiscover
-        || fresh.incoming_ews_url != cached.incoming_ews_url;
+        || fresh.incoming_ews_url != cached.incoming_ews_url
+        // The outgoing workload calls the outgoing URL when the profile has its own.
+        || fresh.configured_ews_url(true) != cached.configured_ews_url(true);
     if stale {
         engine.clear_caches();
     }
