@@ -291,3 +291,34 @@ fn a_file_attachment_with_broken_base64_is_an_error_for_that_attachment() {
     let r = read_response::<GetAttachment>(doc.as_bytes(), Limits::default()).unwrap();
     assert!(matches!(&r.body[0], Err(EwsError::UnexpectedShape { .. })));
 }
+
+#[test]
+fn a_malformed_attendee_is_skipped_and_the_rest_are_read() {
+    // No Mailbox at all, a Mailbox holding only junk, a Mailbox without an address, an
+    // empty list element, and two good ones: the item still reads, with every attendee
+    // that has a Mailbox (the address check is the caller's).
+    let r = get_item(
+        r#"<m:GetItemResponseMessage ResponseClass="Success"><m:ResponseCode>NoError</m:ResponseCode><m:Items><t:CalendarItem><t:ItemId Id="C"/>
+          <t:RequiredAttendees>
+            <t:Attendee><t:ResponseType>Accept</t:ResponseType></t:Attendee>
+            <t:Attendee><t:Mailbox><t:Junk><t:EmailAddress>deep@example.com</t:EmailAddress></t:Junk></t:Mailbox></t:Attendee>
+            <t:Attendee><t:Mailbox><t:Name>No Address</t:Name></t:Mailbox></t:Attendee>
+            <t:Attendee><t:Mailbox><t:Name>Bob</t:Name><t:EmailAddress>bob@example.com</t:EmailAddress><t:RoutingType>SMTP</t:RoutingType></t:Mailbox><t:ResponseType>Bogus</t:ResponseType><t:LastResponseTime>not a time</t:LastResponseTime></t:Attendee>
+            <t:NotAnAttendee/>
+          </t:RequiredAttendees>
+          <t:OptionalAttendees/>
+        </t:CalendarItem></m:Items></m:GetItemResponseMessage>"#,
+    )
+    .unwrap();
+    let Ok(Item::CalendarItem(c)) = &r[0] else {
+        panic!("{r:?}");
+    };
+    let addresses: Vec<Option<&str>> = c
+        .required_attendees
+        .iter()
+        .map(|a| a.mailbox.email_address.as_deref())
+        .collect();
+    assert_eq!(addresses, [None, None, Some("bob@example.com")]);
+    assert_eq!(c.required_attendees[2].mailbox.name.as_deref(), Some("Bob"));
+    assert!(c.optional_attendees.is_empty());
+}

@@ -680,6 +680,49 @@ fn build_all() -> Requests {
         ]),
     );
 
+    // ACT sync's attendee update: the whole collection replaced, the other one emptied,
+    // and nobody told (exsync mirrors what the user did; it never mails attendees itself).
+    r.add(
+        "updateitem-attendees-send-to-none",
+        &UpdateItem {
+            send_meeting_invitations_or_cancellations: Some(
+                SendMeetingInvitationsOrCancellations::SendToNone,
+            ),
+            ..UpdateItem::new(vec![ItemChange {
+                item_id: ItemId::with_change_key("C", "CK"),
+                updates: vec![
+                    ItemUpdate::Set {
+                        path: FieldUri::CALENDAR_REQUIRED_ATTENDEES.into(),
+                        item: CalendarItem {
+                            required_attendees: vec![
+                                Attendee::new(Mailbox::smtp("bob@example.com")),
+                                Attendee::new(Mailbox::named("Carol", "carol@example.com")),
+                            ],
+                            ..CalendarItem::default()
+                        }
+                        .into(),
+                    },
+                    ItemUpdate::Delete(FieldUri::CALENDAR_OPTIONAL_ATTENDEES.into()),
+                ],
+            }])
+        },
+    );
+    // ACT sync's read of changed calendar items asks for the attendees by name.
+    let mut act_shape = ItemShape::new(BaseShape::AllProperties).with_properties([
+        FieldUri::ITEM_CATEGORIES.into(),
+        FieldUri::ITEM_LAST_MODIFIED_TIME.into(),
+        FieldUri::CALENDAR_REQUIRED_ATTENDEES.into(),
+        FieldUri::CALENDAR_OPTIONAL_ATTENDEES.into(),
+    ]);
+    act_shape.body_type = Some(BodyTypeResponse::Text);
+    r.add(
+        "getitem-calendar-attendees",
+        &GetItem {
+            shape: act_shape,
+            item_ids: vec![ItemId::new("C")],
+        },
+    );
+
     // Deleting, moving, attachments.
     for (i, delete_type) in [
         DeleteType::HardDelete,
