@@ -488,6 +488,7 @@ fn dispatch(shared: &Shared, method: &Method, path: &str, query: &str, body: &[u
                                 address: a.address,
                             })
                             .collect(),
+                        optional_attendees: Vec::new(),
                         is_all_day: c.is_all_day,
                         extended_properties: Vec::new(),
                         categories: c.categories,

@@ -487,6 +487,156 @@ fn calendar_items_contacts_and_tasks_go_to_their_folders() {
     );
 }
 
+fn sync_calendar(h: &Harness, state: Option<&str>) -> (String, Vec<String>, Vec<String>) {
+    let state = state
+        .map(|s| format!("<m:SyncState>{s}</m:SyncState>"))
+        .unwrap_or_default();
+    let reply = h.as_svc(
+        ALICE,
+        &format!(
+            "<m:SyncFolderItems><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape></m:ItemShape><m:SyncFolderId>{}</m:SyncFolderId>{state}<m:MaxChangesReturned>100</m:MaxChangesReturned></m:SyncFolderItems>",
+            dfolder("calendar", None)
+        ),
+    );
+    assert_eq!(codes(&reply), ["NoError"], "{}", reply.body);
+    let doc = roxmltree::Document::parse(&reply.body).unwrap();
+    let ids_under = |kind: &str| -> Vec<String> {
+        doc.descendants()
+            .filter(|n| n.is_element() && n.tag_name().name() == kind)
+            .flat_map(|n| n.descendants())
+            .filter(|n| n.is_element() && n.tag_name().name() == "ItemId")
+            .filter_map(|n| n.attribute("Id").map(str::to_owned))
+            .collect()
+    };
+    let (creates, updates) = (ids_under("Create"), ids_under("Update"));
+    (text(&reply.body, "SyncState").unwrap(), creates, updates)
+}
+
+/// `(address, name)` of each attendee under `list` (`RequiredAttendees`, `OptionalAttendees`).
+fn attendees(xml: &str, list: &str) -> Vec<(String, String)> {
+    let doc = roxmltree::Document::parse(xml).unwrap();
+    let child = |n: roxmltree::Node, name: &str| {
+        n.descendants()
+            .find(|c| c.is_element() && c.tag_name().name() == name)
+            .and_then(|c| c.text())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    doc.descendants()
+        .filter(|n| n.is_element() && n.tag_name().name() == list)
+        .flat_map(|n| n.children().filter(|c| c.is_element()))
+        .map(|a| (child(a, "EmailAddress"), child(a, "Name")))
+        .collect()
+}
+
+const ATTENDEE_PROPS: &str = r#"<t:FieldURI FieldURI="calendar:RequiredAttendees"/><t:FieldURI FieldURI="calendar:OptionalAttendees"/>"#;
+
+#[test]
+fn attendees_round_trip_through_create_update_get_and_sync_without_telling_anyone() {
+    let h = Harness::new();
+    let (state, _, _) = sync_calendar(&h, None);
+    let created = h.as_svc(
+        ALICE,
+        &format!(
+            r#"<m:CreateItem SendMeetingInvitations="SendToNone"><m:Items><t:CalendarItem><t:Subject>Review</t:Subject><t:Start>2024-06-03T09:00:00Z</t:Start><t:End>2024-06-03T10:00:00Z</t:End>
+              <t:RequiredAttendees><t:Attendee><t:Mailbox><t:Name>Bob Berg</t:Name><t:EmailAddress>{BOB}</t:EmailAddress><t:RoutingType>SMTP</t:RoutingType></t:Mailbox></t:Attendee></t:RequiredAttendees>
+              <t:OptionalAttendees><t:Attendee><t:Mailbox><t:EmailAddress>erin@fabrikam.test</t:EmailAddress></t:Mailbox></t:Attendee></t:OptionalAttendees>
+            </t:CalendarItem></m:Items></m:CreateItem>"#
+        ),
+    );
+    assert_eq!(codes(&created), ["NoError"], "{}", created.body);
+    let (id, _) = first_item_id(&created);
+    let got = h.as_svc(ALICE, &get_item(&id, "AllProperties", ATTENDEE_PROPS));
+    assert_eq!(
+        attendees(&got.body, "RequiredAttendees"),
+        [(BOB.to_owned(), "Bob Berg".to_owned())]
+    );
+    assert_eq!(
+        attendees(&got.body, "OptionalAttendees"),
+        [("erin@fabrikam.test".to_owned(), String::new())]
+    );
+    let (state, creates, _) = sync_calendar(&h, Some(&state));
+    assert_eq!(creates, [id.clone()]);
+
+    let (_, change_key) = first_item_id(&got);
+    let updated = h.as_svc(
+        ALICE,
+        &format!(
+            r#"<m:UpdateItem ConflictResolution="AutoResolve" SendMeetingInvitationsOrCancellations="SendToNone"><m:ItemChanges><t:ItemChange><t:ItemId Id="{id}" ChangeKey="{change_key}"/><t:Updates>
+              <t:SetItemField><t:FieldURI FieldURI="calendar:RequiredAttendees"/><t:CalendarItem><t:RequiredAttendees>
+                <t:Attendee><t:Mailbox><t:EmailAddress>{BOB}</t:EmailAddress></t:Mailbox></t:Attendee>
+                <t:Attendee><t:Mailbox><t:Name>Carol</t:Name><t:EmailAddress>{CAROL}</t:EmailAddress></t:Mailbox></t:Attendee>
+              </t:RequiredAttendees></t:CalendarItem></t:SetItemField>
+              <t:DeleteItemField><t:FieldURI FieldURI="calendar:OptionalAttendees"/></t:DeleteItemField>
+            </t:Updates></t:ItemChange></m:ItemChanges></m:UpdateItem>"#
+        ),
+    );
+    assert_eq!(codes(&updated), ["NoError"], "{}", updated.body);
+    let got = h.as_svc(ALICE, &get_item(&id, "AllProperties", ATTENDEE_PROPS));
+    assert_eq!(
+        attendees(&got.body, "RequiredAttendees"),
+        [
+            (BOB.to_owned(), String::new()),
+            (CAROL.to_owned(), "Carol".to_owned())
+        ]
+    );
+    assert!(attendees(&got.body, "OptionalAttendees").is_empty());
+    let (_, _, updates) = sync_calendar(&h, Some(&state));
+    assert_eq!(updates, [id]);
+
+    // Nobody was told: no meeting in the attendees' calendars, no request in their inboxes.
+    for who in [BOB, CAROL] {
+        for folder in [DistinguishedFolder::Calendar, DistinguishedFolder::Inbox] {
+            assert_eq!(h.exchange.item_count(who, folder).unwrap(), 0, "{who}");
+        }
+    }
+}
+
+#[test]
+fn the_user_side_sets_both_attendee_lists() {
+    let h = Harness::new();
+    let id = h
+        .exchange
+        .create_calendar_item(
+            ALICE,
+            exsync_ews_sim::ews::NewCalendarItem {
+                subject: "Standup".into(),
+                optional_attendees: vec![EmailAddress::new(CAROL)],
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let got = h.as_svc(
+        ALICE,
+        &get_item(id.as_str(), "AllProperties", ATTENDEE_PROPS),
+    );
+    assert_eq!(
+        attendees(&got.body, "OptionalAttendees"),
+        [(CAROL.to_owned(), String::new())]
+    );
+    assert_eq!(text(&got.body, "IsMeeting").as_deref(), Some("true"));
+    h.exchange
+        .update_item(
+            ALICE,
+            &id,
+            ItemUpdate {
+                required_attendees: Some(vec![EmailAddress::named("Bob Berg", BOB)]),
+                optional_attendees: Some(Vec::new()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let got = h.as_svc(
+        ALICE,
+        &get_item(id.as_str(), "AllProperties", ATTENDEE_PROPS),
+    );
+    assert_eq!(
+        attendees(&got.body, "RequiredAttendees"),
+        [(BOB.to_owned(), "Bob Berg".to_owned())]
+    );
+    assert!(attendees(&got.body, "OptionalAttendees").is_empty());
+}
+
 #[test]
 fn a_calendar_item_cannot_be_created_in_a_mail_folder() {
     let h = Harness::new();

@@ -114,6 +114,8 @@ pub struct NewCalendarItem {
     pub location: Option<String>,
     /// Required attendees (no invitations are sent).
     pub attendees: Vec<EmailAddress>,
+    /// Optional attendees (no invitations are sent).
+    pub optional_attendees: Vec<EmailAddress>,
     /// All-day event.
     pub is_all_day: bool,
     /// Categories (as the user tags an item in Outlook, e.g. for tracking).
@@ -182,6 +184,10 @@ pub struct ItemUpdate {
     pub extended_properties: Vec<ExtendedProperty>,
     /// New categories (as the user tags an item in Outlook).
     pub categories: Option<Vec<String>>,
+    /// New required attendees, the whole list (calendar items; nobody is told).
+    pub required_attendees: Option<Vec<EmailAddress>>,
+    /// New optional attendees, the whole list (calendar items; nobody is told).
+    pub optional_attendees: Option<Vec<EmailAddress>>,
 }
 
 impl ItemUpdate {
@@ -194,5 +200,7 @@ impl ItemUpdate {
             && self.end.is_none()
             && self.extended_properties.is_empty()
             && self.categories.is_none()
+            && self.required_attendees.is_none()
+            && self.optional_attendees.is_none()
     }
 }

@@ -334,6 +334,7 @@ impl Exchange {
                             address: a.address.clone(),
                         })
                         .collect(),
+                    optional_attendees: Vec::new(),
                     is_all_day: c.is_all_day,
                     extended_properties: Vec::new(),
                     categories: Vec::new(),
@@ -676,8 +677,10 @@ impl Exchange {
         item.calendar.location = new.location;
         item.calendar.is_all_day = Some(new.is_all_day);
         item.calendar.uid = Some(uuid::Uuid::new_v4().simple().to_string());
-        item.calendar.is_meeting = Some(!new.attendees.is_empty());
+        item.calendar.is_meeting =
+            Some(!new.attendees.is_empty() || !new.optional_attendees.is_empty());
         item.calendar.required_attendees = new.attendees;
+        item.calendar.optional_attendees = new.optional_attendees;
         item.calendar.organizer = Some(self.owner(mailbox));
         item.extended = new.extended_properties;
         item.categories = new.categories;
@@ -800,6 +803,12 @@ impl Exchange {
             }
             if let Some(c) = update.categories {
                 item.categories = c;
+            }
+            if let Some(a) = update.required_attendees {
+                item.calendar.required_attendees = a;
+            }
+            if let Some(a) = update.optional_attendees {
+                item.calendar.optional_attendees = a;
             }
             for p in update.extended_properties {
                 upsert_property(&mut item.extended, p);
