@@ -80,6 +80,77 @@ fn normalize_host(host: &str) -> String {
 /// The sending half of one HTTP/1.1 connection; the connection itself is driven by a task.
 pub(crate) type Sender = http1::SendRequest<Full<Bytes>>;
 
+/// A second handle on a pooled connection's socket, to ask the kernel whether the server
+/// has closed it before the connection is reused.
+///
+/// hyper's `SendRequest::is_closed` and `ready` only know what the connection's task has
+/// read, and that task reads only when tokio's reactor has reported the socket readable.
+/// When the runtime did not run while the server closed an idle connection (a Lambda
+/// frozen between invocations, or simply a call made before the reactor was polled
+/// again), both still say "open": a request is written into the dead socket, and a write
+/// that cannot be replayed fails although the server never saw it. A non-blocking peek on
+/// the socket itself sees the close at once. Unix only (the platforms exsync runs on);
+/// elsewhere the check answers "open", as before.
+#[derive(Debug)]
+pub(crate) struct Liveness {
+    #[cfg(unix)]
+    socket: Option<std::net::TcpStream>,
+}
+
+impl Liveness {
+    /// A probe on `tcp`'s socket (a duplicate descriptor; the connection's task keeps the
+    /// original). Without one (out of descriptors), the probe always answers "open".
+    fn of(tcp: &TcpStream) -> Self {
+        #[cfg(unix)]
+        {
+            use std::os::fd::AsFd as _;
+            let socket = tcp
+                .as_fd()
+                .try_clone_to_owned()
+                .map(std::net::TcpStream::from)
+                // Tokio's socket is already non-blocking and the duplicate shares that flag;
+                // setting it again makes sure a peek can never block the runtime.
+                .and_then(|socket| socket.set_nonblocking(true).map(|()| socket));
+            if let Err(error) = &socket {
+                tracing::debug!(%error, "no liveness probe for this connection");
+            }
+            Self {
+                socket: socket.ok(),
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tcp;
+            Self {}
+        }
+    }
+
+    /// True when the server has closed the connection, or sent something on it unasked (on
+    /// an idle HTTP/1.1 connection that is TLS's close_notify ahead of the FIN; anything
+    /// else, a stray TLS record, costs no more than a new connection).
+    pub(crate) fn closed_by_server(&self) -> bool {
+        #[cfg(unix)]
+        {
+            let Some(socket) = &self.socket else {
+                return false;
+            };
+            let mut byte = [0u8; 1];
+            match socket.peek(&mut byte) {
+                // Ok(0) is the server's FIN; Ok(_) bytes waiting on an idle connection.
+                Ok(_) => true,
+                Err(e) => !matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::Interrupted
+                ),
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            false
+        }
+    }
+}
+
 /// Opens a TCP connection to `host:port`, honouring the overrides.
 pub(crate) async fn connect_tcp(
     host: &str,
@@ -123,14 +194,15 @@ pub(crate) async fn connect_tcp(
 }
 
 /// Opens an HTTPS connection (TCP, TLS with our config, HTTP/1.1 handshake) and spawns the
-/// task that drives it.
+/// task that drives it; the [`Liveness`] probe comes with it for the pool.
 pub(crate) async fn connect_https(
     host: &str,
     port: u16,
     overrides: &ConnectOverrides,
     tls: &Arc<rustls::ClientConfig>,
-) -> Result<Sender, TransportError> {
+) -> Result<(Sender, Liveness), TransportError> {
     let tcp = connect_tcp(host, port, overrides).await?;
+    let liveness = Liveness::of(&tcp);
     let server_name =
         ServerName::try_from(host.to_owned()).map_err(|_| TransportError::InvalidUrl {
             url: host.to_owned(),
@@ -152,7 +224,8 @@ pub(crate) async fn connect_https(
             source: "server selected an ALPN protocol other than http/1.1".into(),
         });
     }
-    handshake(host, TokioIo::new(stream)).await
+    let sender = handshake(host, TokioIo::new(stream)).await?;
+    Ok((sender, liveness))
 }
 
 /// Opens a plain-HTTP connection. Used only by the unauthenticated Autodiscover redirect
@@ -204,6 +277,48 @@ fn tls_failure(error: &std::io::Error) -> TlsFailure {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn liveness_sees_the_servers_close_without_the_reactor() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (server, _) = listener.accept().unwrap();
+        let liveness = Liveness::of(&client);
+        assert!(!liveness.closed_by_server(), "an open, quiet connection");
+
+        drop(server);
+
+        // Nothing reads `client` meanwhile: the probe asks the socket, not the reactor.
+        let give_up = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !liveness.closed_by_server() {
+            assert!(std::time::Instant::now() < give_up, "the FIN never showed");
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+    }
+
+    #[tokio::test]
+    async fn liveness_treats_unasked_bytes_on_an_idle_connection_as_a_close() {
+        use std::io::Write as _;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut client = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (mut server, _) = listener.accept().unwrap();
+        let liveness = Liveness::of(&client);
+
+        server.write_all(b"\x15").unwrap();
+
+        let give_up = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !liveness.closed_by_server() {
+            assert!(std::time::Instant::now() < give_up, "the byte never showed");
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        let mut byte = [0u8; 1];
+        let read = tokio::io::AsyncReadExt::read(&mut client, &mut byte).await;
+        assert_eq!(read.unwrap(), 1, "the probe only peeked");
+    }
 
     #[test]
     fn override_spec_with_a_different_port() {

@@ -43,7 +43,7 @@ pub use credentials::{AuthScheme, Credentials, Secret};
 pub use error::{BoxError, TlsFailure, TransportError, UnauthorizedReason};
 pub use tls::client_config;
 
-use connect::Sender;
+use connect::{Liveness, Sender};
 use ntlm::{HttpNtlmScheme, NtlmHandshake};
 
 /// Default per-request timeout: EWS's own request limit is in this range, and a batch that
@@ -156,6 +156,7 @@ struct Origin {
 
 struct IdleConn {
     sender: Sender,
+    liveness: Option<Liveness>,
     authenticated: bool,
     since: Instant,
 }
@@ -163,6 +164,8 @@ struct IdleConn {
 /// A connection checked out of the pool (or just opened) for one request.
 struct Conn {
     sender: Sender,
+    /// Asks the socket itself whether the server closed it (pooled HTTPS connections).
+    liveness: Option<Liveness>,
     /// Came from the pool: a failure before the request was written may be retried.
     reused: bool,
     /// The NTLM handshake completed on this connection.
@@ -355,7 +358,7 @@ impl HttpTransport {
                 Some(conn) => conn,
                 None => {
                     self.make_room();
-                    let sender = connect::connect_https(
+                    let (sender, liveness) = connect::connect_https(
                         &target.origin.host,
                         target.origin.port,
                         &self.inner.overrides,
@@ -363,7 +366,10 @@ impl HttpTransport {
                     )
                     .await?;
                     tracing::debug!(host = %target.display_host, "connection opened");
-                    Conn::fresh(sender)
+                    Conn {
+                        liveness: Some(liveness),
+                        ..Conn::fresh(sender)
+                    }
                 }
             };
             let result = match self.inner.credentials.scheme {
@@ -587,13 +593,20 @@ impl HttpTransport {
     }
 
     /// The most recently used live connection to `origin`, if any.
+    ///
+    /// Live means the connection's task has not seen it close and the socket itself has no
+    /// close from the server waiting ([`Liveness`]): the task may not have run since the
+    /// server closed it, and a write sent on such a connection could not be retried.
     fn checkout(&self, origin: &Origin) -> Option<Conn> {
         let mut idle = self.idle();
         let list = idle.get_mut(origin)?;
         while let Some(c) = list.pop() {
-            if c.since.elapsed() < POOL_IDLE_TIMEOUT && !c.sender.is_closed() {
+            let closed =
+                c.sender.is_closed() || c.liveness.as_ref().is_some_and(Liveness::closed_by_server);
+            if c.since.elapsed() < POOL_IDLE_TIMEOUT && !closed {
                 return Some(Conn {
                     sender: c.sender,
+                    liveness: c.liveness,
                     reused: true,
                     authenticated: c.authenticated,
                     keep_alive: true,
@@ -612,6 +625,7 @@ impl HttpTransport {
             .or_default()
             .push(IdleConn {
                 sender: conn.sender,
+                liveness: conn.liveness,
                 authenticated: conn.authenticated,
                 since: Instant::now(),
             });
@@ -651,6 +665,7 @@ impl Conn {
     fn fresh(sender: Sender) -> Self {
         Self {
             sender,
+            liveness: None,
             reused: false,
             authenticated: false,
             keep_alive: true,
