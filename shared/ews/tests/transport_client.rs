@@ -261,31 +261,53 @@ async fn a_mailbox_that_cannot_be_a_header_is_a_request_error_and_sends_nothing(
     assert_eq!(server.connections(), 0);
 }
 
-/// Captures everything logged at DEBUG and below while `work` runs.
-async fn captured_logs<F: Future<Output = ()>>(work: F) -> String {
-    #[derive(Clone)]
-    struct Buffer(Arc<Mutex<Vec<u8>>>);
-    impl Write for Buffer {
-        fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(data);
-            Ok(data.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
+thread_local! {
+    /// Where the log lines of this thread go while a test captures them.
+    static CAPTURE: std::cell::RefCell<Option<Arc<Mutex<Vec<u8>>>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Writes a log line into the capturing test's buffer, if this thread has one.
+struct ThreadCapture;
+
+impl Write for ThreadCapture {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        CAPTURE.with(|c| {
+            if let Some(buffer) = &*c.borrow() {
+                buffer.lock().unwrap().extend_from_slice(data);
+            }
+        });
+        Ok(data.len())
     }
-    let buffer = Buffer(Arc::new(Mutex::new(Vec::new())));
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::DEBUG)
-        .with_ansi(false)
-        .with_writer({
-            let buffer = buffer.clone();
-            move || buffer.clone()
-        })
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Captures everything logged at DEBUG and below on this thread while `work` runs (a
+/// `#[tokio::test]` runtime runs the work and the connection tasks on the test's thread).
+///
+/// One global subscriber, installed once, rather than a scoped one per test: with scoped
+/// dispatchers on parallel test threads, tracing's per-callsite interest cache could be
+/// computed while this test's dispatcher was not registered, and the events looked for were
+/// dropped now and then (1 run in 20).
+async fn captured_logs<F: Future<Output = ()>>(work: F) -> String {
+    static INSTALL: std::sync::Once = std::sync::Once::new();
+    INSTALL.call_once(|| {
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::DEBUG)
+            .with_ansi(false)
+            .with_writer(|| ThreadCapture)
+            .finish();
+        tracing::subscriber::set_global_default(subscriber)
+            .expect("no other global subscriber in this test binary");
+    });
+    let buffer = Arc::new(Mutex::new(Vec::new()));
+    CAPTURE.with(|c| *c.borrow_mut() = Some(buffer.clone()));
     work.await;
-    String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap()
+    CAPTURE.with(|c| *c.borrow_mut() = None);
+    let bytes = buffer.lock().unwrap().clone();
+    String::from_utf8(bytes).unwrap()
 }
 
 #[tokio::test]
