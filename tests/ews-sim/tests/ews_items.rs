@@ -556,7 +556,7 @@ fn attendees_round_trip_through_create_update_get_and_sync_without_telling_anyon
         [("erin@fabrikam.test".to_owned(), String::new())]
     );
     let (state, creates, _) = sync_calendar(&h, Some(&state));
-    assert_eq!(creates, [id.clone()]);
+    assert_eq!(creates, std::slice::from_ref(&id));
 
     let (_, change_key) = first_item_id(&got);
     let updated = h.as_svc(
