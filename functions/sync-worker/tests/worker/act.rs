@@ -18,7 +18,7 @@ use exsync_ews_sim::ews::{ItemSummary, ItemUpdate, NewContact, NewTask};
 use exsync_ews_sim::store::{DistinguishedFolder, ItemId};
 use time::OffsetDateTime;
 
-use crate::support::{ALICE, MAILBOX_OWNER, World, far};
+use crate::support::{ALICE, BOB, CAROL, MAILBOX_OWNER, World, far};
 
 fn owner() -> Principal {
     Principal::parse(MAILBOX_OWNER).unwrap()
@@ -569,4 +569,228 @@ async fn a_contact_tracked_in_exchange_appears_in_exsync() {
         Some("dana@fabrikam.test")
     );
     assert_eq!(c.business_phone, "+1 555 0100");
+}
+
+// --- Attendees ------------------------------------------------------------------------
+
+fn address(a: &str) -> EmailAddress {
+    EmailAddress::parse(a).unwrap()
+}
+
+fn addresses(list: &[exsync_ews_sim::store::EmailAddress]) -> Vec<String> {
+    let mut all: Vec<String> = list.iter().map(|a| a.address.to_lowercase()).collect();
+    all.sort();
+    all
+}
+
+fn exchange_appointment(w: &World, subject: &str) -> ItemSummary {
+    w.sim
+        .exchange()
+        .items(ALICE, DistinguishedFolder::Calendar)
+        .unwrap()
+        .into_iter()
+        .find(|i| i.subject.as_deref() == Some(subject))
+        .unwrap_or_else(|| panic!("{subject} is not in the calendar"))
+}
+
+async fn owner_appointments(w: &World) -> Vec<Appointment> {
+    ActivityStore::list_appointments(&w.store, &owner())
+        .await
+        .unwrap()
+}
+
+fn strs(list: &[EmailAddress]) -> Vec<&str> {
+    list.iter().map(EmailAddress::as_str).collect()
+}
+
+/// Nothing reached the attendee: no meeting in their calendar, no request in their inbox.
+fn not_invited(w: &World, who: &str) {
+    for folder in [DistinguishedFolder::Calendar, DistinguishedFolder::Inbox] {
+        assert!(
+            w.sim.exchange().items(who, folder).unwrap().is_empty(),
+            "{who} heard from exsync ({folder:?})"
+        );
+    }
+}
+
+/// An appointment the user creates in Outlook with attendees, tagged "Tracked to exsync".
+fn tracked_exchange_meeting(w: &World, subject: &str) -> ItemId {
+    use exsync_ews_sim::store::EmailAddress as SimAddress;
+    let start = time::macros::datetime!(2026-12-02 15:00 UTC);
+    w.sim
+        .exchange()
+        .create_calendar_item(
+            ALICE,
+            exsync_ews_sim::ews::NewCalendarItem {
+                subject: subject.to_owned(),
+                start: Some(start),
+                end: Some(start + time::Duration::minutes(30)),
+                attendees: vec![SimAddress::named("Bob Berg", "Bob@Contoso.test")],
+                optional_attendees: vec![SimAddress::new(CAROL)],
+                categories: vec![TRACKED_CATEGORY.to_owned()],
+                ..Default::default()
+            },
+        )
+        .unwrap()
+}
+
+#[tokio::test]
+async fn an_appointment_with_attendees_reaches_exchange_with_them_and_nobody_is_invited() {
+    let w = World::start("act-attendees-to-exchange").await;
+    let m = act_mailbox(&w).await;
+    let engine = w.engine();
+    let start = time::macros::datetime!(2026-12-01 10:00 UTC);
+    let a = Appointment {
+        id: ActivityId::new(),
+        owner: owner(),
+        subject: "Contract review".into(),
+        start,
+        end: start + time::Duration::hours(1),
+        all_day: false,
+        location: String::new(),
+        body: String::new(),
+        required_attendees: vec![address(BOB)],
+        optional_attendees: vec![address(CAROL), address("erin@fabrikam.test")],
+        regarding: None,
+        version: 1,
+        modified_at: w.clock.now(),
+    };
+    ActivityStore::put_appointment(&w.store, &a, None)
+        .await
+        .unwrap();
+
+    sync(&w, &engine, &m).await;
+
+    let item = exchange_appointment(&w, "Contract review");
+    assert_eq!(addresses(&item.to), [BOB]);
+    assert_eq!(addresses(&item.cc), [CAROL, "erin@fabrikam.test"]);
+    not_invited(&w, BOB);
+    not_invited(&w, CAROL);
+
+    // The create's echo changes nothing on either side.
+    sync(&w, &engine, &m).await;
+    assert_eq!(owner_appointments(&w).await[0].version, 1);
+    assert_eq!(
+        exchange_appointment(&w, "Contract review").change_key,
+        item.change_key
+    );
+}
+
+#[tokio::test]
+async fn an_outlook_appointment_tracked_with_attendees_appears_in_exsync_with_them() {
+    let w = World::start("act-attendees-to-exsync").await;
+    let m = act_mailbox(&w).await;
+    let engine = w.engine();
+    tracked_exchange_meeting(&w, "Site visit");
+
+    sync(&w, &engine, &m).await;
+
+    let all = owner_appointments(&w).await;
+    assert_eq!(all.len(), 1);
+    assert_eq!(strs(&all[0].required_attendees), [BOB]);
+    assert_eq!(strs(&all[0].optional_attendees), [CAROL]);
+    // Taken as Exchange has it: nothing goes back.
+    let before = exchange_appointment(&w, "Site visit").change_key;
+    sync(&w, &engine, &m).await;
+    assert_eq!(exchange_appointment(&w, "Site visit").change_key, before);
+}
+
+#[tokio::test]
+async fn an_attendee_added_on_either_side_reaches_the_other() {
+    use exsync_ews_sim::store::EmailAddress as SimAddress;
+    let w = World::start("act-attendees-both-ways").await;
+    let m = act_mailbox(&w).await;
+    let engine = w.engine();
+    let id = tracked_exchange_meeting(&w, "Site visit");
+    sync(&w, &engine, &m).await;
+
+    // Outlook: Dan joins the required attendees.
+    w.sim
+        .exchange()
+        .update_item(
+            ALICE,
+            &id,
+            ItemUpdate {
+                required_attendees: Some(vec![
+                    SimAddress::named("Bob Berg", BOB),
+                    SimAddress::named("Dan Dunn", "dan@fabrikam.test"),
+                ]),
+                ..ItemUpdate::default()
+            },
+        )
+        .unwrap();
+    sync(&w, &engine, &m).await;
+    let mut a = owner_appointments(&w).await.remove(0);
+    assert_eq!(strs(&a.required_attendees), [BOB, "dan@fabrikam.test"]);
+    assert_eq!(strs(&a.optional_attendees), [CAROL]);
+
+    // exsync: Erin joins the optional attendees.
+    a.optional_attendees.push(address("erin@fabrikam.test"));
+    a.version += 1;
+    a.modified_at = w.clock.now();
+    ActivityStore::put_appointment(&w.store, &a, Some(a.version - 1))
+        .await
+        .unwrap();
+    sync(&w, &engine, &m).await;
+
+    let item = exchange_appointment(&w, "Site visit");
+    assert_eq!(addresses(&item.to), [BOB, "dan@fabrikam.test"]);
+    assert_eq!(addresses(&item.cc), [CAROL, "erin@fabrikam.test"]);
+    assert!(decisions(&w, &m).await.iter().any(|d| matches!(
+        d,
+        Decision::ActSynced { to: exsync_domain::sync::act::ActSide::Exchange, fields, .. }
+            if fields == &["optional_attendees".to_owned()]
+    )));
+    not_invited(&w, BOB);
+    not_invited(&w, CAROL);
+}
+
+#[tokio::test]
+async fn attendees_changed_on_both_sides_go_to_the_newer_change_and_are_logged() {
+    use exsync_ews_sim::store::EmailAddress as SimAddress;
+    let w = World::start("act-attendees-conflict").await;
+    let m = act_mailbox(&w).await;
+    let engine = w.engine();
+    let id = tracked_exchange_meeting(&w, "Site visit");
+    sync(&w, &engine, &m).await;
+
+    let mut a = owner_appointments(&w).await.remove(0);
+    a.required_attendees = vec![address("frank@fabrikam.test")];
+    a.version += 1;
+    a.modified_at = time::macros::datetime!(2020-01-01 00:00 UTC);
+    ActivityStore::put_appointment(&w.store, &a, Some(a.version - 1))
+        .await
+        .unwrap();
+    w.sim
+        .exchange()
+        .update_item(
+            ALICE,
+            &id,
+            ItemUpdate {
+                required_attendees: Some(vec![SimAddress::new("grace@fabrikam.test")]),
+                ..ItemUpdate::default()
+            },
+        )
+        .unwrap();
+    sync(&w, &engine, &m).await;
+
+    assert_eq!(
+        strs(&owner_appointments(&w).await[0].required_attendees),
+        ["grace@fabrikam.test"]
+    );
+    assert_eq!(
+        addresses(&exchange_appointment(&w, "Site visit").to),
+        ["grace@fabrikam.test"]
+    );
+    let logged = w.decisions(&m).await;
+    let entry = logged
+        .iter()
+        .find(|d| matches!(d.outcome, Decision::ActConflict { .. }))
+        .expect("the conflict is logged");
+    assert!(
+        entry.text.contains("field required_attendees"),
+        "{}",
+        entry.text
+    );
+    assert!(entry.text.contains("Exchange won"), "{}", entry.text);
 }

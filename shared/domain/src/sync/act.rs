@@ -23,6 +23,14 @@
 //!    with a `SetItemField` per field whose direction allows `to_exchange`. A link whose
 //!    record is gone unlinks.
 //!
+//! Attendees sync like any field, but exsync never tells them: every CreateItem, UpdateItem
+//! and DeleteItem of a calendar item says `SendToNone`. An invitation is the user's (or the
+//! CRM's) act, done in Outlook; exsync only mirrors the appointment.
+//!
+//! A field the link holds no value for (one that started syncing after the link was made,
+//! such as the attendees) counts as agreed empty: an Exchange value then reaches exsync on
+//! the item's next change, and an empty exsync value never clears Exchange's.
+//!
 //! A delete on one side never deletes on the other unless the org sets
 //! [`crate::org::OrgSettings::act_delete_propagates`]. Every write is in the decision log.
 //! Sync states are written after the page they cover, only when they changed.
@@ -42,7 +50,7 @@ use exsync_ews::operations::{
 };
 use exsync_ews::types::{
     BaseShape, BodyTypeResponse, DistinguishedFolderName, FieldUri, Item, ItemId, ItemShape,
-    NewItem, SyncState,
+    NewItem, PropertyPath, SyncState,
 };
 use exsync_ews::{ErrorClass, EwsError};
 use serde::{Deserialize, Serialize};
@@ -146,6 +154,12 @@ const FOLDERS: [(ActEntity, &str, DistinguishedFolderName); 3] = [
     ),
     (ActEntity::Task, "tasks", DistinguishedFolderName::Tasks),
 ];
+
+/// The value both sides last agreed on for `field`; empty when the link has none (the field
+/// started syncing after the link was made, as the attendees did).
+fn agreed<'a>(link: &'a ActLink, field: &str) -> &'a str {
+    link.fields.get(field).map_or("", String::as_str)
+}
 
 fn pulls(d: SyncDirection) -> bool {
     matches!(d, SyncDirection::ToExsync | SyncDirection::Both)
@@ -359,7 +373,7 @@ impl ActSync<'_> {
                     SyncChange::ReadFlagChange { .. } => {}
                 }
             }
-            if !self.read_changed(&changed, st, report).await? {
+            if !self.read_changed(entity, &changed, st, report).await? {
                 return Ok(false);
             }
             self.flush(st).await?;
@@ -389,14 +403,23 @@ impl ActSync<'_> {
     /// Reads created and updated items and applies each; `Ok(false)` at the deadline.
     async fn read_changed(
         &self,
+        entity: ActEntity,
         ids: &[ItemId],
         st: &mut RunState,
         report: &mut IncomingReport,
     ) -> Result<bool, IncomingError> {
-        let mut shape = ItemShape::new(BaseShape::AllProperties).with_properties([
+        let mut properties: Vec<PropertyPath> = vec![
             FieldUri::ITEM_CATEGORIES.into(),
             FieldUri::ITEM_LAST_MODIFIED_TIME.into(),
-        ]);
+        ];
+        if entity == ActEntity::Appointment {
+            // Asked by name: what AllProperties holds is the server's choice.
+            properties.extend([
+                FieldUri::CALENDAR_REQUIRED_ATTENDEES.into(),
+                FieldUri::CALENDAR_OPTIONAL_ATTENDEES.into(),
+            ]);
+        }
+        let mut shape = ItemShape::new(BaseShape::AllProperties).with_properties(properties);
         shape.body_type = Some(BodyTypeResponse::Text);
         for batch in ids.chunks(GET_ITEM_BATCH) {
             if self.out_of_time() {
@@ -520,8 +543,8 @@ impl ActSync<'_> {
         let mut link_changed = link.change_key != id.change_key;
         for &field in fields_of(entity) {
             let theirs = values.get(field).cloned().unwrap_or_default();
-            let last = link.fields.get(field);
-            if last == Some(&theirs) {
+            let last = agreed(&link, field);
+            if last == theirs {
                 continue;
             }
             let dir = self.direction(entity, field);
@@ -529,7 +552,7 @@ impl ActSync<'_> {
                 continue;
             }
             let mine = ours.get(field).cloned().unwrap_or_default();
-            if dir == SyncDirection::Both && last != Some(&mine) && mine != theirs {
+            if dir == SyncDirection::Both && last != mine && mine != theirs {
                 let exchange_newer = exchange_time.is_some_and(|t| t > record.modified_at());
                 let winner = if exchange_newer {
                     ActSide::Exchange
@@ -806,7 +829,8 @@ impl ActSync<'_> {
             NewItem::Message(m) => Item::Message(m.clone()),
         };
         let op = match entity {
-            // An appointment, not an invitation: attendees hear nothing from exsync.
+            // The attendees go along, but nobody is told: exsync mirrors an appointment the
+            // user or the CRM made and never mails attendees on its own.
             ActEntity::Appointment => CreateItem {
                 message_disposition: None,
                 send_meeting_invitations: Some(SendMeetingInvitations::SendToNone),
@@ -891,7 +915,7 @@ impl ActSync<'_> {
             .filter(|f| pushes(self.direction(entity, f)))
             .filter_map(|&f| {
                 let v = ours.get(f)?;
-                (link.fields.get(f) != Some(v)).then(|| (f.to_owned(), v.clone()))
+                (agreed(&link, f) != v.as_str()).then(|| (f.to_owned(), v.clone()))
             })
             .collect();
         if changed.is_empty() {
@@ -909,6 +933,7 @@ impl ActSync<'_> {
             updates,
         }]);
         if entity == ActEntity::Appointment {
+            // An attendee added or removed here hears nothing from exsync (see the create).
             op.send_meeting_invitations_or_cancellations =
                 Some(SendMeetingInvitationsOrCancellations::SendToNone);
         }
@@ -1004,5 +1029,30 @@ impl ActSync<'_> {
             },
         );
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn a_field_the_link_does_not_hold_counts_as_agreed_empty() {
+        let mut link = ActLink {
+            mailbox_id: MailboxId::new(),
+            entity: ActEntity::Appointment,
+            record_id: ActivityId::new(),
+            item_id: "I".into(),
+            change_key: None,
+            fields: BTreeMap::new(),
+            synced_at: datetime!(2026-03-01 12:00 UTC),
+            unlinked: false,
+        };
+        link.fields.insert("subject".into(), "Review".into());
+        assert_eq!(agreed(&link, "subject"), "Review");
+        // A link made before attendees synced: an empty exsync list is no change, so it
+        // never clears the attendees Exchange has.
+        assert_eq!(agreed(&link, "required_attendees"), "");
     }
 }

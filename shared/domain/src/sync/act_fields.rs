@@ -6,11 +6,18 @@
 //!
 //! Canonical text: strings as they are (trimmed, line endings as `\n`), times as
 //! `YYYY-MM-DDTHH:MM:SSZ` (UTC, whole seconds, what EWS round-trips), booleans as
-//! `true`/`false`, task status as EWS spells it, percentages as whole numbers, an absent
-//! value as the empty string. Field names are those of [`crate::org::synced_fields`].
+//! `true`/`false`, task status as EWS spells it, percentages as whole numbers, attendee
+//! lists as their lower-cased addresses, sorted, without duplicates, one a line (so order,
+//! letter case and display names never make a change), an absent value as the empty
+//! string. Field names are those of [`crate::org::synced_fields`].
 //!
-//! Not synced yet (named in the org settings, always `both` there): appointment attendees
-//! (writing them would need meeting semantics exsync does not model) and `regarding`
+//! Attendees are written as the calendar item's `RequiredAttendees`/`OptionalAttendees`
+//! without telling anyone (`SendToNone`, see [`super::act`]): exsync mirrors the
+//! appointment the user or the CRM made; it never sends an invitation of its own. An
+//! Exchange attendee without an SMTP address (no `EmailAddress`, a legacy `EX` DN) is
+//! skipped; display names are not kept, the exsync record holds addresses only.
+//!
+//! Not synced yet (named in the org settings, always `both` there): `regarding`
 //! (exsync-only).
 //!
 //! References: [CalendarItem](https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/calendaritem),
@@ -22,8 +29,8 @@ use std::collections::BTreeMap;
 
 use exsync_ews::operations::ItemUpdate;
 use exsync_ews::types::{
-    Body, CalendarItem, Contact, DateTime, EmailAddressEntry, EmailAddressKey, FieldUri,
-    IndexedFieldUri, Item, NewItem, PhoneNumberEntry, PhoneNumberKey, PropertyPath, Task,
+    Attendee, Body, CalendarItem, Contact, DateTime, EmailAddressEntry, EmailAddressKey, FieldUri,
+    IndexedFieldUri, Item, Mailbox, NewItem, PhoneNumberEntry, PhoneNumberKey, PropertyPath, Task,
     TaskStatus as EwsTaskStatus,
 };
 use time::OffsetDateTime;
@@ -38,7 +45,16 @@ pub type FieldValues = BTreeMap<String, String>;
 /// The fields each entity syncs (a subset of [`crate::org::synced_fields`]).
 pub fn fields_of(entity: ActEntity) -> &'static [&'static str] {
     match entity {
-        ActEntity::Appointment => &["subject", "start", "end", "all_day", "location", "body"],
+        ActEntity::Appointment => &[
+            "subject",
+            "start",
+            "end",
+            "all_day",
+            "location",
+            "body",
+            "required_attendees",
+            "optional_attendees",
+        ],
         ActEntity::Contact => &[
             "first_name",
             "last_name",
@@ -75,6 +91,54 @@ fn opt_time(t: Option<&DateTime>) -> String {
 
 fn non_empty(s: &str) -> Option<String> {
     (!s.is_empty()).then(|| s.to_owned())
+}
+
+/// An attendee list as canonical text: lower-cased addresses, sorted, each once, one a line.
+fn attendees_text<'a>(addresses: impl IntoIterator<Item = &'a str>) -> String {
+    let set: std::collections::BTreeSet<String> = addresses
+        .into_iter()
+        .map(|a| a.trim().to_ascii_lowercase())
+        .filter(|a| !a.is_empty())
+        .collect();
+    set.into_iter().collect::<Vec<_>>().join("\n")
+}
+
+/// The addresses of canonical attendee text; `None` when one is not an address.
+fn parse_attendees(value: &str) -> Option<Vec<EmailAddress>> {
+    value
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(EmailAddress::parse)
+        .collect()
+}
+
+/// The SMTP addresses of EWS attendees as canonical text. An attendee without an address
+/// or with one that is not SMTP-shaped (a legacy `EX` DN) is skipped: exsync could neither
+/// keep nor write it back.
+fn ews_attendees_text(list: &[Attendee]) -> String {
+    let parsed: Vec<EmailAddress> = list
+        .iter()
+        .filter(|a| {
+            a.mailbox
+                .routing_type
+                .as_deref()
+                .is_none_or(|r| r.eq_ignore_ascii_case("SMTP"))
+        })
+        .filter_map(|a| a.mailbox.email_address.as_deref())
+        .filter_map(EmailAddress::parse)
+        .collect();
+    attendees_text(parsed.iter().map(EmailAddress::as_str))
+}
+
+/// EWS attendees for canonical attendee text (no display names: Exchange resolves them).
+fn ews_attendees(value: Option<&String>) -> Vec<Attendee> {
+    value
+        .and_then(|v| parse_attendees(v))
+        .unwrap_or_default()
+        .into_iter()
+        .map(|a| Attendee::new(Mailbox::smtp(a.as_str())))
+        .collect()
 }
 
 fn status_text(s: TaskStatus) -> &'static str {
@@ -213,6 +277,14 @@ impl ActRecord {
                 ("all_day", a.all_day.to_string()),
                 ("location", text(&a.location)),
                 ("body", text(&a.body)),
+                (
+                    "required_attendees",
+                    attendees_text(a.required_attendees.iter().map(EmailAddress::as_str)),
+                ),
+                (
+                    "optional_attendees",
+                    attendees_text(a.optional_attendees.iter().map(EmailAddress::as_str)),
+                ),
             ],
             ActRecord::Contact(c) => vec![
                 ("first_name", text(&c.first_name)),
@@ -255,6 +327,14 @@ impl ActRecord {
                 },
                 "end" => match parse_time(value) {
                     Some(t) => a.end = t,
+                    None => return false,
+                },
+                "required_attendees" => match parse_attendees(value) {
+                    Some(list) => a.required_attendees = list,
+                    None => return false,
+                },
+                "optional_attendees" => match parse_attendees(value) {
+                    Some(list) => a.optional_attendees = list,
                     None => return false,
                 },
                 _ => return false,
@@ -338,6 +418,14 @@ pub fn item_values(item: &Item) -> Option<FieldValues> {
             ("all_day", c.is_all_day_event.unwrap_or(false).to_string()),
             ("location", opt_text(c.location.as_deref())),
             ("body", body_text(c.body.as_ref())),
+            (
+                "required_attendees",
+                ews_attendees_text(&c.required_attendees),
+            ),
+            (
+                "optional_attendees",
+                ews_attendees_text(&c.optional_attendees),
+            ),
         ],
         Item::Contact(c) => vec![
             ("first_name", opt_text(c.given_name.as_deref())),
@@ -398,6 +486,8 @@ pub fn new_item(entity: ActEntity, values: &FieldValues, categories: Vec<String>
             end: parse_time(v("end")).map(DateTime),
             is_all_day_event: values.get("all_day").map(|b| b == "true"),
             location: values.get("location").cloned(),
+            required_attendees: ews_attendees(values.get("required_attendees")),
+            optional_attendees: ews_attendees(values.get("optional_attendees")),
             ..CalendarItem::default()
         }),
         ActEntity::Contact => {
@@ -457,6 +547,13 @@ pub fn field_update(entity: ActEntity, field: &str, value: &str) -> Option<ItemU
         (ActEntity::Appointment, "end") => FieldUri::CALENDAR_END.into(),
         (ActEntity::Appointment, "all_day") => FieldUri::CALENDAR_IS_ALL_DAY_EVENT.into(),
         (ActEntity::Appointment, "location") => FieldUri::CALENDAR_LOCATION.into(),
+        // The whole collection: SetItemField replaces it, so a removed attendee goes too.
+        (ActEntity::Appointment, "required_attendees") => {
+            FieldUri::CALENDAR_REQUIRED_ATTENDEES.into()
+        }
+        (ActEntity::Appointment, "optional_attendees") => {
+            FieldUri::CALENDAR_OPTIONAL_ATTENDEES.into()
+        }
         (ActEntity::Contact, "first_name") => FieldUri::CONTACTS_GIVEN_NAME.into(),
         (ActEntity::Contact, "last_name") => FieldUri::CONTACTS_SURNAME.into(),
         (ActEntity::Contact, "company") => FieldUri::CONTACTS_COMPANY_NAME.into(),
@@ -528,6 +625,152 @@ mod tests {
         assert_eq!(read["subject"], "Call back");
         assert_eq!(read["due"], "2026-04-01T09:30:00Z");
         assert_eq!(read["status"], "InProgress");
+    }
+
+    fn appointment() -> ActRecord {
+        ActRecord::empty(
+            ActEntity::Appointment,
+            Principal::parse("rep").unwrap(),
+            datetime!(2026-03-01 12:00 UTC),
+        )
+    }
+
+    fn calendar_item(required: Vec<Attendee>, optional: Vec<Attendee>) -> Item {
+        Item::CalendarItem(Box::new(CalendarItem {
+            required_attendees: required,
+            optional_attendees: optional,
+            ..CalendarItem::default()
+        }))
+    }
+
+    #[test]
+    fn attendee_order_case_names_and_duplicates_make_no_change() {
+        let mut a = appointment();
+        assert!(a.set("required_attendees", "bob@contoso.test\ncarol@contoso.test"));
+        let item = calendar_item(
+            vec![
+                Attendee::new(Mailbox::named("Carol C", "Carol@Contoso.test")),
+                Attendee::new(Mailbox::smtp("bob@contoso.test")),
+                Attendee::new(Mailbox::named("Bob again", "BOB@contoso.test")),
+            ],
+            Vec::new(),
+        );
+        let theirs = item_values(&item).unwrap();
+        assert_eq!(
+            theirs["required_attendees"],
+            a.values()["required_attendees"]
+        );
+        assert_eq!(
+            theirs["required_attendees"],
+            "bob@contoso.test\ncarol@contoso.test"
+        );
+        assert_eq!(theirs["optional_attendees"], "");
+    }
+
+    #[test]
+    fn an_added_attendee_is_a_change() {
+        let before = item_values(&calendar_item(
+            vec![Attendee::new(Mailbox::smtp("bob@contoso.test"))],
+            Vec::new(),
+        ))
+        .unwrap();
+        let after = item_values(&calendar_item(
+            vec![
+                Attendee::new(Mailbox::smtp("bob@contoso.test")),
+                Attendee::new(Mailbox::smtp("dan@contoso.test")),
+            ],
+            Vec::new(),
+        ))
+        .unwrap();
+        assert_ne!(before["required_attendees"], after["required_attendees"]);
+        assert_eq!(before["optional_attendees"], after["optional_attendees"]);
+    }
+
+    #[test]
+    fn an_exchange_attendee_without_an_smtp_address_is_skipped() {
+        let ex = Mailbox {
+            name: Some("Legacy".into()),
+            email_address: Some("/o=Contoso/ou=Exchange/cn=Recipients/cn=legacy".into()),
+            routing_type: Some("EX".into()),
+            mailbox_type: None,
+        };
+        let v = item_values(&calendar_item(
+            vec![
+                Attendee::new(ex),
+                Attendee::new(Mailbox::default()),
+                Attendee::new(Mailbox::named("No address", "")),
+                Attendee::new(Mailbox::smtp("not an address")),
+            ],
+            vec![Attendee::new(Mailbox::smtp("erin@fabrikam.test"))],
+        ))
+        .unwrap();
+        assert_eq!(v["required_attendees"], "");
+        assert_eq!(v["optional_attendees"], "erin@fabrikam.test");
+    }
+
+    #[test]
+    fn attendees_set_from_exchange_land_in_the_record_lists() {
+        let mut a = appointment();
+        assert!(a.set("required_attendees", "bob@contoso.test"));
+        assert!(a.set(
+            "optional_attendees",
+            "carol@contoso.test\nerin@fabrikam.test"
+        ));
+        let ActRecord::Appointment(appt) = &a else {
+            panic!("not an appointment");
+        };
+        let req: Vec<&str> = appt.required_attendees.iter().map(|e| e.as_str()).collect();
+        let opt: Vec<&str> = appt.optional_attendees.iter().map(|e| e.as_str()).collect();
+        assert_eq!(req, ["bob@contoso.test"]);
+        assert_eq!(opt, ["carol@contoso.test", "erin@fabrikam.test"]);
+        assert!(a.set("optional_attendees", ""));
+        assert_eq!(a.values()["optional_attendees"], "");
+    }
+
+    #[test]
+    fn an_attendee_value_that_is_not_an_address_leaves_the_list_alone() {
+        let mut a = appointment();
+        assert!(a.set("required_attendees", "bob@contoso.test"));
+        assert!(!a.set("required_attendees", "bob@contoso.test\nnobody"));
+        assert_eq!(a.values()["required_attendees"], "bob@contoso.test");
+    }
+
+    #[test]
+    fn an_appointment_item_built_from_values_carries_its_attendees() {
+        let mut a = appointment();
+        assert!(a.set("required_attendees", "bob@contoso.test"));
+        assert!(a.set("optional_attendees", "carol@contoso.test"));
+        let NewItem::CalendarItem(c) = new_item(ActEntity::Appointment, &a.values(), Vec::new())
+        else {
+            panic!("not a calendar item");
+        };
+        assert_eq!(
+            c.required_attendees[0].mailbox.email_address.as_deref(),
+            Some("bob@contoso.test")
+        );
+        let read = item_values(&Item::CalendarItem(c)).unwrap();
+        assert_eq!(read, a.values());
+    }
+
+    #[test]
+    fn an_attendee_change_replaces_the_whole_collection_and_an_empty_one_deletes_it() {
+        let Some(ItemUpdate::Set { path, item }) = field_update(
+            ActEntity::Appointment,
+            "required_attendees",
+            "bob@contoso.test\ndan@contoso.test",
+        ) else {
+            panic!("not a set");
+        };
+        assert_eq!(path, FieldUri::CALENDAR_REQUIRED_ATTENDEES.into());
+        let NewItem::CalendarItem(c) = item else {
+            panic!("not a calendar item");
+        };
+        assert_eq!(c.required_attendees.len(), 2);
+        assert!(c.optional_attendees.is_empty());
+        assert!(matches!(
+            field_update(ActEntity::Appointment, "optional_attendees", ""),
+            Some(ItemUpdate::Delete(p)) if p == FieldUri::CALENDAR_OPTIONAL_ATTENDEES.into()
+        ));
     }
 
     #[test]
