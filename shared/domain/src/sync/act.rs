@@ -35,6 +35,16 @@
 //! [`crate::org::OrgSettings::act_delete_propagates`]. Every write is in the decision log.
 //! Sync states are written after the page they cover, only when they changed.
 //!
+//! **A create is never made twice.** Every item exsync creates carries its record's id in
+//! a named extended property ([`record_id_property`]), and the GetItem of step 1 asks for
+//! it. When the link write after a CreateItem is lost (the answer never came back, the
+//! store failed, the function died), the next run's SyncFolderItems reports the item as
+//! created; its record id names an exsync record of the owner with no link in this mailbox,
+//! so the item is linked to it (`ActSync::adopt`) before step 2 looks for unlinked
+//! records, and step 2 creates nothing. A property naming no record of the owner (or one
+//! already linked, as after the user copied the item in Outlook) is ignored: the item is an
+//! ordinary Outlook item, tracked only when it has the [`TRACKED_CATEGORY`].
+//!
 //! ACT polls cost EWS calls (three SyncFolderItems at least): a scheduled job runs them only
 //! on every [`ACT_SLOT_STRIDE`]th slot of the mailbox's interval ([`act_runs_now`]); jobs
 //! for another reason (Test & Enable, re-enabling) always run them.
@@ -49,8 +59,8 @@ use exsync_ews::operations::{
     SyncFolderItems, UpdateItem,
 };
 use exsync_ews::types::{
-    BaseShape, BodyTypeResponse, DistinguishedFolderName, FieldUri, Item, ItemId, ItemShape,
-    NewItem, PropertyPath, SyncState,
+    BaseShape, BodyTypeResponse, DistinguishedFolderName, ExtendedProperty, ExtendedValue,
+    FieldUri, Item, ItemId, ItemShape, NewItem, PropertyPath, SyncState,
 };
 use exsync_ews::{ErrorClass, EwsError};
 use serde::{Deserialize, Serialize};
@@ -61,8 +71,9 @@ use super::decisions::{Decision, DecisionEntry, ItemFacts};
 use super::engine::SyncPorts;
 use super::incoming::{IncomingError, IncomingOutcome, IncomingReport, error_code, is_deadline};
 use super::job::{PollJob, PollReason};
+use super::outgoing::record_id_property;
 use crate::error::DomainError;
-use crate::ids::{ActivityId, MailboxId};
+use crate::ids::{ActivityId, MailboxId, Principal};
 use crate::mailbox::{Mailbox, MailboxKind, Workload};
 use crate::org::{ActEntity, OrgSettings, SyncDirection};
 use crate::ports::{MailboxForSync, StoredSyncState};
@@ -159,6 +170,30 @@ const FOLDERS: [(ActEntity, &str, DistinguishedFolderName); 3] = [
 /// started syncing after the link was made, as the attendees did).
 fn agreed<'a>(link: &'a ActLink, field: &str) -> &'a str {
     link.fields.get(field).map_or("", String::as_str)
+}
+
+/// The exsync record id an Exchange item carries in [`record_id_property`]: `None` when it
+/// has none, or a value that is no record id (set by someone else, or by hand).
+fn record_id_of(item: &Item) -> Option<ActivityId> {
+    let props = match item {
+        Item::CalendarItem(c) => &c.extended_properties,
+        Item::Contact(c) => &c.extended_properties,
+        Item::Task(t) => &t.extended_properties,
+        _ => return None,
+    };
+    let wanted = record_id_property().property;
+    props.iter().find_map(|p| match &p.value {
+        ExtendedValue::Single(v) if p.field_uri.property == wanted => ActivityId::parse(v),
+        _ => None,
+    })
+}
+
+fn owner_of(record: &ActRecord) -> &Principal {
+    match record {
+        ActRecord::Appointment(x) => &x.owner,
+        ActRecord::Contact(x) => &x.owner,
+        ActRecord::Task(x) => &x.owner,
+    }
 }
 
 fn pulls(d: SyncDirection) -> bool {
@@ -411,6 +446,10 @@ impl ActSync<'_> {
         let mut properties: Vec<PropertyPath> = vec![
             FieldUri::ITEM_CATEGORIES.into(),
             FieldUri::ITEM_LAST_MODIFIED_TIME.into(),
+            // The record id exsync stamps on what it creates: asked in the read made for
+            // every created or changed item anyway, so recovering a lost link costs no
+            // call of its own (see `adopt`).
+            record_id_property().into(),
         ];
         if entity == ActEntity::Appointment {
             // Asked by name: what AllProperties holds is the server's choice.
@@ -474,6 +513,7 @@ impl ActSync<'_> {
         match st.links.get(&id.id).cloned() {
             Some(link) if link.unlinked => Ok(()),
             Some(link) => self.pull_linked(link, id, item, values, st, report).await,
+            None if self.adopt(entity, id, item, &values, st, report).await? => Ok(()),
             None if act_fields::categories(item)
                 .iter()
                 .any(|c| c.eq_ignore_ascii_case(TRACKED_CATEGORY)) =>
@@ -483,6 +523,84 @@ impl ActSync<'_> {
             // Not the user's wish to track it.
             None => Ok(()),
         }
+    }
+
+    /// An unlinked item carrying the id of an owner's record that has no link in this
+    /// mailbox is that record's own create whose link write was lost: link it instead of
+    /// creating the record again (or tracking the item as a second record). `Ok(false)`
+    /// when the item is no such copy.
+    ///
+    /// Why here and not a FindItem before each create: the echo of every create reaches
+    /// this read in the next run's SyncFolderItems of its folder, before the push step runs
+    /// (a run that stops early in step 1 never reaches step 2), so the lost link is found
+    /// in a read made anyway and an idle poll costs nothing more. A FindItem before creates
+    /// would cost a call per create, or a store write per create for a "create attempted"
+    /// marker to know when to search.
+    async fn adopt(
+        &self,
+        entity: ActEntity,
+        id: &ItemId,
+        item: &Item,
+        values: &FieldValues,
+        st: &mut RunState,
+        report: &mut IncomingReport,
+    ) -> Result<bool, IncomingError> {
+        let Some(record_id) = record_id_of(item) else {
+            return Ok(false);
+        };
+        // Linked already (a copy the user made in Outlook keeps the property; a tombstone
+        // means the user deleted exsync's item): the existing rules decide.
+        if st.links.values().any(|l| l.record_id == record_id) {
+            return Ok(false);
+        }
+        let Some(record) = self
+            .load(entity, &record_id)
+            .await
+            .map_err(IncomingError::Store)?
+        else {
+            return Ok(false);
+        };
+        if owner_of(&record) != &self.mailbox().owner {
+            return Ok(false);
+        }
+        // The link agrees with the item as Exchange holds it: where the record differs
+        // (changed since the create), the push step of this run sends it, as exsync's
+        // record is what the item was made from.
+        let link = ActLink {
+            mailbox_id: self.mailbox().id.clone(),
+            entity,
+            record_id: record_id.clone(),
+            item_id: id.id.clone(),
+            change_key: id.change_key.clone(),
+            fields: values.clone(),
+            synced_at: st.now,
+            unlinked: false,
+        };
+        self.ports
+            .sync
+            .put_act_link(&link)
+            .await
+            .map_err(IncomingError::Store)?;
+        tracing::info!(
+            mailbox_id = %self.mailbox().id,
+            record_id = %record_id,
+            "an item exsync created was linked to its record after its link was lost"
+        );
+        // The decision the lost create never logged.
+        self.log(
+            st,
+            report,
+            Some(&id.id),
+            Decision::ActSynced {
+                entity,
+                record_id,
+                to: ActSide::Exchange,
+                created: true,
+                fields: Vec::new(),
+            },
+        );
+        st.links.insert(link.item_id.clone(), link);
+        Ok(true)
     }
 
     async fn load(
@@ -819,7 +937,16 @@ impl ActSync<'_> {
             .filter(|(f, _)| pushes(self.direction(entity, f)))
             .map(|(f, v)| (f.clone(), v.clone()))
             .collect();
-        let new = act_fields::new_item(entity, &sent, vec![TRACKED_CATEGORY.to_owned()]);
+        let mut new = act_fields::new_item(entity, &sent, vec![TRACKED_CATEGORY.to_owned()]);
+        // The record id on the item: if the link write below is lost, the next run finds
+        // the item by it and links it rather than creating another (see `adopt`).
+        let stamp = ExtendedProperty::new(record_id_property(), record.id().as_str());
+        match &mut new {
+            NewItem::CalendarItem(c) => c.extended_properties.push(stamp),
+            NewItem::Contact(c) => c.extended_properties.push(stamp),
+            NewItem::Task(t) => t.extended_properties.push(stamp),
+            NewItem::Message(m) => m.extended_properties.push(stamp),
+        }
         // What Exchange will read back: the link agrees with it, so the create's echo in
         // the next SyncFolderItems changes nothing.
         let echo = match &new {
@@ -1054,5 +1181,54 @@ mod tests {
         // A link made before attendees synced: an empty exsync list is no change, so it
         // never clears the attendees Exchange has.
         assert_eq!(agreed(&link, "required_attendees"), "");
+    }
+
+    fn task_with(props: Vec<ExtendedProperty>) -> Item {
+        Item::Task(Box::new(exsync_ews::types::Task {
+            extended_properties: props,
+            ..Default::default()
+        }))
+    }
+
+    #[test]
+    fn an_item_carries_the_record_id_it_was_created_for() {
+        let id = ActivityId::new();
+        let item = task_with(vec![ExtendedProperty::new(
+            record_id_property(),
+            id.as_str(),
+        )]);
+        assert_eq!(record_id_of(&item), Some(id));
+    }
+
+    #[test]
+    fn a_malformed_or_foreign_record_id_property_names_no_record() {
+        let foreign = exsync_ews::types::ExtendedFieldUri::named_in(
+            super::super::outgoing::EXSYNC_PROPERTY_SET,
+            "SomethingElse",
+            exsync_ews::types::MapiPropertyType::String,
+        );
+        let id = ActivityId::new();
+        for props in [
+            vec![],
+            vec![ExtendedProperty::new(record_id_property(), "")],
+            vec![ExtendedProperty::new(record_id_property(), "   ")],
+            vec![ExtendedProperty::new(record_id_property(), "a#b")],
+            vec![ExtendedProperty::new(record_id_property(), "x".repeat(500))],
+            vec![ExtendedProperty {
+                field_uri: record_id_property(),
+                value: ExtendedValue::Multiple(vec![id.as_str().to_owned()]),
+            }],
+            vec![ExtendedProperty::new(foreign, id.as_str())],
+        ] {
+            assert_eq!(record_id_of(&task_with(props.clone())), None, "{props:?}");
+        }
+        assert_eq!(
+            record_id_of(&Item::Message(Box::new(exsync_ews::types::Message {
+                extended_properties: vec![ExtendedProperty::new(record_id_property(), id.as_str())],
+                ..Default::default()
+            }))),
+            None,
+            "only appointments, contacts and tasks are records' copies"
+        );
     }
 }

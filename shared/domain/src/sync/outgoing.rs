@@ -62,6 +62,10 @@ pub const EXSYNC_PROPERTY_SET: uuid::Uuid =
 /// The name of the property carrying the activity id on sent messages.
 pub const ACTIVITY_ID_PROPERTY: &str = "ExsyncActivityId";
 
+/// The name of the property carrying the record id on the appointments, contacts and
+/// tasks exsync creates in Exchange (see [`super::act`]).
+pub const RECORD_ID_PROPERTY: &str = "ExsyncRecordId";
+
 /// How long an email may stay in Sending before another worker may take it over: longer
 /// than any function run, so only a dead worker's claim runs out.
 pub const SENDING_LEASE: Duration = Duration::minutes(15);
@@ -100,6 +104,16 @@ pub fn activity_id_property() -> ExtendedFieldUri {
     ExtendedFieldUri::named_in(
         EXSYNC_PROPERTY_SET,
         ACTIVITY_ID_PROPERTY,
+        MapiPropertyType::String,
+    )
+}
+
+/// The extended property (`String`, in [`EXSYNC_PROPERTY_SET`]) that marks an
+/// appointment, contact or task as the Exchange copy of one exsync record.
+pub fn record_id_property() -> ExtendedFieldUri {
+    ExtendedFieldUri::named_in(
+        EXSYNC_PROPERTY_SET,
+        RECORD_ID_PROPERTY,
         MapiPropertyType::String,
     )
 }
