@@ -9,13 +9,17 @@ use exsync_domain::mailbox::{
     IncomingTrackingOption, Mailbox, Workload, WorkloadState, WorkloadStatus,
 };
 use exsync_domain::org::{ActDeliveryMethod, SyncDirection};
-use exsync_domain::ports::{ActivityStore, Clock, ConfigStore};
+use exsync_domain::ports::{ActivityStore, Clock, ConfigStore, SyncStore};
 use exsync_domain::sync::act::TRACKED_CATEGORY;
 use exsync_domain::sync::decisions::Decision;
 use exsync_domain::sync::engine::{JobReport, SyncEngine};
 use exsync_domain::sync::job::{PollJob, PollReason};
+use exsync_domain::sync::outgoing::{EXSYNC_PROPERTY_SET, RECORD_ID_PROPERTY};
 use exsync_ews_sim::ews::{ItemSummary, ItemUpdate, NewContact, NewTask};
-use exsync_ews_sim::store::{DistinguishedFolder, ItemId};
+use exsync_ews_sim::store::{
+    DistinguishedFolder, ExtendedProperty, ItemId, PropertyKey, PropertyValue,
+};
+use exsync_ews_sim::{FaultKind, FaultRule};
 use time::OffsetDateTime;
 
 use crate::support::{ALICE, BOB, CAROL, MAILBOX_OWNER, World, far};
@@ -793,4 +797,144 @@ async fn attendees_changed_on_both_sides_go_to_the_newer_change_and_are_logged()
         entry.text
     );
     assert!(entry.text.contains("Exchange won"), "{}", entry.text);
+}
+
+/// Whether a simulator item carries exsync's record id property with this value.
+fn carries_record_id(item: &ItemSummary, id: &ActivityId) -> bool {
+    let key = PropertyKey::named(EXSYNC_PROPERTY_SET.to_string(), RECORD_ID_PROPERTY);
+    item.extended_properties
+        .iter()
+        .any(|p| p.key.same_property(&key) && p.value == PropertyValue::Single(id.to_string()))
+}
+
+#[tokio::test]
+async fn a_task_created_in_exsync_carries_its_record_id_in_exchange() {
+    let w = World::start("act-record-id").await;
+    let m = act_mailbox(&w).await;
+    let engine = w.engine();
+    let t = task(&w, "Call Fabrikam");
+    ActivityStore::put_task(&w.store, &t, None).await.unwrap();
+
+    sync(&w, &engine, &m).await;
+
+    let item = exchange_task(&w, "Call Fabrikam").expect("created in Exchange");
+    assert!(carries_record_id(&item, &t.id), "{item:?}");
+}
+
+#[tokio::test]
+async fn a_create_whose_answer_was_lost_is_linked_on_the_next_poll_not_made_again() {
+    let w = World::start("act-create-lost").await;
+    let m = act_mailbox(&w).await;
+    let engine = w.engine();
+    let t = task(&w, "Call Fabrikam");
+    ActivityStore::put_task(&w.store, &t, None).await.unwrap();
+    // Exchange creates the item, the answer never arrives: no link is written.
+    w.sim.add_fault(FaultRule::next(
+        Some("CreateItem"),
+        1,
+        FaultKind::DropAfterRequest,
+    ));
+    sync(&w, &engine, &m).await;
+    assert_eq!(exchange_tasks(&w).len(), 1, "the create was done");
+    assert!(
+        SyncStore::act_links(&w.store, &m.id)
+            .await
+            .unwrap()
+            .is_empty(),
+        "and its link lost"
+    );
+    w.sim.clear_faults();
+
+    sync(&w, &engine, &m).await;
+    sync(&w, &engine, &m).await;
+
+    let items = exchange_tasks(&w);
+    assert_eq!(items.len(), 1, "one item in Exchange: {items:?}");
+    assert_eq!(w.sim.request_count("CreateItem"), 1, "never created again");
+    let links = SyncStore::act_links(&w.store, &m.id).await.unwrap();
+    assert_eq!(links.len(), 1);
+    assert_eq!(links[0].record_id, t.id);
+    assert_eq!(links[0].item_id, items[0].id.as_str());
+    assert!(!links[0].unlinked);
+    // The tracked category on exsync's own item made no second record either.
+    let tasks = owner_tasks(&w).await;
+    assert_eq!(tasks.len(), 1);
+    assert_eq!(tasks[0].id, t.id);
+
+    // Linked for real: a change in exsync goes to that item.
+    let mut t = tasks.into_iter().next().unwrap();
+    t.subject = "Call Fabrikam back".into();
+    t.version += 1;
+    t.modified_at = w.clock.now();
+    ActivityStore::put_task(&w.store, &t, Some(t.version - 1))
+        .await
+        .unwrap();
+    sync(&w, &engine, &m).await;
+    let items = exchange_tasks(&w);
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0].subject.as_deref(), Some("Call Fabrikam back"));
+}
+
+#[tokio::test]
+async fn an_item_naming_a_record_that_does_not_exist_is_an_ordinary_outlook_item() {
+    let w = World::start("act-record-id-unknown").await;
+    let m = act_mailbox(&w).await;
+    let engine = w.engine();
+    let ex = w.sim.exchange();
+    let key = PropertyKey::named(EXSYNC_PROPERTY_SET.to_string(), RECORD_ID_PROPERTY);
+    for (subject, value) in [
+        ("Gone record", ActivityId::new().to_string()),
+        ("Bad value", "#".into()),
+    ] {
+        let id = ex
+            .create_task(
+                ALICE,
+                NewTask {
+                    subject: subject.into(),
+                    ..NewTask::default()
+                },
+            )
+            .unwrap();
+        ex.update_item(
+            ALICE,
+            &id,
+            ItemUpdate {
+                extended_properties: vec![ExtendedProperty::string(key.clone(), value)],
+                ..ItemUpdate::default()
+            },
+        )
+        .unwrap();
+    }
+
+    sync(&w, &engine, &m).await;
+
+    assert!(owner_tasks(&w).await.is_empty(), "untracked: no record");
+    assert!(
+        SyncStore::act_links(&w.store, &m.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(exchange_tasks(&w).len(), 2);
+}
+
+#[tokio::test]
+async fn an_idle_act_poll_makes_only_its_three_sync_folder_items_calls() {
+    let w = World::start("act-idle").await;
+    let m = act_mailbox(&w).await;
+    let engine = w.engine();
+    ActivityStore::put_task(&w.store, &task(&w, "Call Fabrikam"), None)
+        .await
+        .unwrap();
+    tracked_exchange_task(&w, "Send the quote", "Before Friday.");
+    sync(&w, &engine, &m).await;
+    // Reads the create's echo.
+    sync(&w, &engine, &m).await;
+
+    let before = w.ews_calls();
+    let syncs = w.sim.request_count("SyncFolderItems");
+    sync(&w, &engine, &m).await;
+    // As before items carried the record id: one SyncFolderItems per folder, no FindItem.
+    assert_eq!(w.sim.request_count("SyncFolderItems") - syncs, 3);
+    assert_eq!(w.ews_calls() - before, 3);
 }
