@@ -107,6 +107,8 @@ test: deps venv lint lint-template test-rust test-interop test-demo
 lint: deps
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	# Doc comments link to the code they explain; a rename must not leave them dangling.
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --workspace --no-deps --quiet
 
 # The SAM template, offline: cfn-lint (pinned in requirements.txt) and SAM's own lint.
 # SAM needs a region to resolve the partition, nothing else; telemetry stays off.

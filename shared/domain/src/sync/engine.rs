@@ -7,9 +7,8 @@
 //! cached on the mailbox, rediscovered when a cached URL fails at profile level); build the
 //! client on a transport shared by every job of the profile (its pool is the profile's
 //! maximum concurrent connections; with credentials on the mailbox, one per mailbox); run
-//! each due workload's runner. Incoming tracking is [`super::incoming`]; outgoing send and
-//! appointments/contacts/tasks have their place in [`SyncEngine::run_workload`] and are
-//! skipped (with a log line) until they are built.
+//! each due workload's runner: incoming tracking is [`super::incoming`], outgoing send
+//! [`super::outgoing`], appointments/contacts/tasks [`super::act`].
 //!
 //! Errors are handled by class ([`super::errors`]); the mailbox is written only when
 //! something on it changed (status, counters of a sync that did something, a postponement,

@@ -12,10 +12,10 @@
 //!    (all | replies to tracked email | from known contacts, accounts and leads | from any
 //!    email-enabled record | none; the record-based options also take replies to tracked
 //!    email);
-//! 3. tracked once per Internet Message-ID ([`MailFlowStore::track_email_once`]): a message
+//! 3. tracked once per Internet Message-ID ([`crate::ports::MailFlowStore::track_email_once`]): a message
 //!    already tracked gains this mailbox as a recipient, or, when it was sent through
 //!    exsync and the org tracks email between users as two activities, gets one incoming
-//!    copy ([`SyncStore::track_incoming_copy`]);
+//!    copy ([`crate::ports::SyncStore::track_incoming_copy`]);
 //! 4. written to the decision log, whatever happened to it.
 //!
 //! Only after the page's activities are durable are its decisions, correlation pointers and
