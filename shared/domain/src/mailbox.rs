@@ -91,7 +91,9 @@ pub struct WorkloadState {
     pub enabled: bool,
     /// Last status.
     pub status: WorkloadStatus,
-    /// When the status was last set.
+    /// When the status last changed (Test & Enable always sets it). Only on a change, not
+    /// on every successful poll: the schedule reads a healthy workload's `status_at` as
+    /// "enabled since" to poll a just-enabled mailbox fast (`schedule::refresh_schedule`).
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",

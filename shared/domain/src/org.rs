@@ -143,7 +143,7 @@ pub const DEFAULT_ACTIVE_POLLING_INTERVAL_MINUTES: u32 = 5;
 
 /// The slowest the org may set the active polling interval to: the idle cap, past which
 /// "active" would poll slower than a mailbox idle for a day.
-pub const MAX_ACTIVE_POLLING_INTERVAL_MINUTES: u32 = 30;
+pub const MAX_ACTIVE_POLLING_INTERVAL_MINUTES: u32 = crate::schedule::IDLE_CAP_MINUTES;
 
 fn default_active_polling_interval_minutes() -> u32 {
     DEFAULT_ACTIVE_POLLING_INTERVAL_MINUTES
@@ -412,29 +412,20 @@ impl OrgSettingsInput {
             &current.contact_fields,
         );
         let task_fields = fields(ActEntity::Task, self.task_fields, &current.task_fields);
-        let alert_retention_days = match self.alert_retention_days {
-            None => current.alert_retention_days,
-            Some(d) if (1..=365).contains(&d) => {
-                u32::try_from(d).unwrap_or(DEFAULT_ALERT_RETENTION_DAYS)
-            }
-            Some(_) => {
-                errs.add("alert_retention_days", "must be between 1 and 365");
-                current.alert_retention_days
-            }
-        };
-        let active_polling_interval_minutes = match self.active_polling_interval_minutes {
-            None => current.active_polling_interval_minutes,
-            Some(m) if (1..=i64::from(MAX_ACTIVE_POLLING_INTERVAL_MINUTES)).contains(&m) => {
-                u32::try_from(m).unwrap_or(DEFAULT_ACTIVE_POLLING_INTERVAL_MINUTES)
-            }
-            Some(_) => {
-                errs.add(
-                    "active_polling_interval_minutes",
-                    format!("must be between 1 and {MAX_ACTIVE_POLLING_INTERVAL_MINUTES}"),
-                );
-                current.active_polling_interval_minutes
-            }
-        };
+        let alert_retention_days = bounded(
+            self.alert_retention_days,
+            current.alert_retention_days,
+            1..=365,
+            "alert_retention_days",
+            &mut errs,
+        );
+        let active_polling_interval_minutes = bounded(
+            self.active_polling_interval_minutes,
+            current.active_polling_interval_minutes,
+            1..=MAX_ACTIVE_POLLING_INTERVAL_MINUTES,
+            "active_polling_interval_minutes",
+            &mut errs,
+        );
         errs.into_result()?;
         Ok(OrgSettings {
             default_profile,
@@ -477,6 +468,30 @@ impl OrgSettingsInput {
             active_polling_interval_minutes,
             version: current.version + 1,
         })
+    }
+}
+
+/// A whole-number setting: `current` when absent, the new value when it lies in `range`,
+/// else an error naming `field` (and `current`, so the other fields are still checked).
+fn bounded(
+    value: Option<i64>,
+    current: u32,
+    range: std::ops::RangeInclusive<u32>,
+    field: &str,
+    errs: &mut ValidationErrors,
+) -> u32 {
+    match value {
+        None => current,
+        Some(v) => match u32::try_from(v) {
+            Ok(v) if range.contains(&v) => v,
+            _ => {
+                errs.add(
+                    field,
+                    format!("must be between {} and {}", range.start(), range.end()),
+                );
+                current
+            }
+        },
     }
 }
 

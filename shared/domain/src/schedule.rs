@@ -27,19 +27,15 @@ pub const INTERVAL_LADDER: [u32; 11] = [1, 2, 5, 10, 15, 30, 60, 120, 240, 480, 
 /// instead of one long one.
 pub const DUE_SHARDS: u32 = 16;
 
-/// The idle curve: how long since mail last flowed → the interval (minutes) it asks for.
-/// Each row applies while the idle time is below its bound; past the last row the
-/// interval is [`IDLE_CAP_MINUTES`]. The first row's interval is the org's active polling
-/// interval ([`crate::org::OrgSettings::active_polling_interval_minutes`], 5 by default);
-/// no row is faster than it.
-pub const IDLE_CURVE: [(Duration, u32); 3] = [
-    (
-        Duration::hours(1),
-        crate::org::DEFAULT_ACTIVE_POLLING_INTERVAL_MINUTES,
-    ),
-    (Duration::hours(6), 10),
-    (Duration::hours(24), 15),
-];
+/// How long after the last mail a mailbox counts as active: polled at the org's active
+/// polling interval ([`crate::org::OrgSettings::active_polling_interval_minutes`]).
+pub const ACTIVE_WINDOW: Duration = Duration::hours(1);
+
+/// The idle curve past [`ACTIVE_WINDOW`]: how long since mail last flowed → the interval
+/// (minutes) it asks for. Each row applies while the idle time is below its bound; past
+/// the last row the interval is [`IDLE_CAP_MINUTES`]. No row is faster than the active
+/// interval.
+pub const IDLE_CURVE: [(Duration, u32); 2] = [(Duration::hours(6), 10), (Duration::hours(24), 15)];
 
 /// The interval a mailbox idle for a day or more is polled at (unless the profile's
 /// minimum or the org's active polling interval is larger).
@@ -59,21 +55,19 @@ pub fn ladder_interval(minutes: u32) -> u32 {
 /// mailboxes with recent mail every `active` minutes (a negative idle time, from clock
 /// skew, counts as none).
 pub fn idle_interval(idle: Duration, active: u32) -> u32 {
-    let curve = IDLE_CURVE
-        .iter()
-        .enumerate()
-        .find(|(_, (bound, _))| idle < *bound)
-        .map_or(
-            IDLE_CAP_MINUTES,
-            |(row, &(_, minutes))| {
-                if row == 0 { active } else { minutes }
-            },
-        );
+    let curve = if idle < ACTIVE_WINDOW {
+        active
+    } else {
+        IDLE_CURVE
+            .iter()
+            .find(|(bound, _)| idle < *bound)
+            .map_or(IDLE_CAP_MINUTES, |&(_, minutes)| minutes)
+    };
     curve.max(active)
 }
 
 /// The polling interval of a mailbox, in minutes: the smallest ladder value at or above
-/// both the profile's minimum polling interval and the idle curve ([`IDLE_CURVE`]: since
+/// both the profile's minimum polling interval and the idle curve ([`idle_interval`]: since
 /// the last mail < 1 h → the org's active polling interval (5 by default), < 6 h → 10,
 /// < 24 h → 15, otherwise 30; never faster than the active interval).
 ///
