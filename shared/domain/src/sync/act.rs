@@ -59,8 +59,8 @@ use exsync_ews::operations::{
     SyncFolderItems, UpdateItem,
 };
 use exsync_ews::types::{
-    BaseShape, BodyTypeResponse, DistinguishedFolderName, ExtendedProperty, ExtendedValue,
-    FieldUri, Item, ItemId, ItemShape, NewItem, PropertyPath, SyncState,
+    BaseShape, BodyTypeResponse, DistinguishedFolderName, ExtendedProperty, FieldUri, Item, ItemId,
+    ItemShape, NewItem, PropertyPath, SyncState,
 };
 use exsync_ews::{ErrorClass, EwsError};
 use serde::{Deserialize, Serialize};
@@ -73,7 +73,7 @@ use super::incoming::{IncomingError, IncomingOutcome, IncomingReport, error_code
 use super::job::{PollJob, PollReason};
 use super::outgoing::record_id_property;
 use crate::error::DomainError;
-use crate::ids::{ActivityId, MailboxId, Principal};
+use crate::ids::{ActivityId, MailboxId};
 use crate::mailbox::{Mailbox, MailboxKind, Workload};
 use crate::org::{ActEntity, OrgSettings, SyncDirection};
 use crate::ports::{MailboxForSync, StoredSyncState};
@@ -175,25 +175,10 @@ fn agreed<'a>(link: &'a ActLink, field: &str) -> &'a str {
 /// The exsync record id an Exchange item carries in [`record_id_property`]: `None` when it
 /// has none, or a value that is no record id (set by someone else, or by hand).
 fn record_id_of(item: &Item) -> Option<ActivityId> {
-    let props = match item {
-        Item::CalendarItem(c) => &c.extended_properties,
-        Item::Contact(c) => &c.extended_properties,
-        Item::Task(t) => &t.extended_properties,
-        _ => return None,
-    };
-    let wanted = record_id_property().property;
-    props.iter().find_map(|p| match &p.value {
-        ExtendedValue::Single(v) if p.field_uri.property == wanted => ActivityId::parse(v),
-        _ => None,
-    })
-}
-
-fn owner_of(record: &ActRecord) -> &Principal {
-    match record {
-        ActRecord::Appointment(x) => &x.owner,
-        ActRecord::Contact(x) => &x.owner,
-        ActRecord::Task(x) => &x.owner,
-    }
+    // Only appointments, contacts and tasks are records' copies.
+    act_fields::entity_of(item)?;
+    item.extended_property(&record_id_property())
+        .and_then(ActivityId::parse)
 }
 
 fn pulls(d: SyncDirection) -> bool {
@@ -560,7 +545,7 @@ impl ActSync<'_> {
         else {
             return Ok(false);
         };
-        if owner_of(&record) != &self.mailbox().owner {
+        if record.owner() != &self.mailbox().owner {
             return Ok(false);
         }
         // The link agrees with the item as Exchange holds it: where the record differs
@@ -941,12 +926,7 @@ impl ActSync<'_> {
         // The record id on the item: if the link write below is lost, the next run finds
         // the item by it and links it rather than creating another (see `adopt`).
         let stamp = ExtendedProperty::new(record_id_property(), record.id().as_str());
-        match &mut new {
-            NewItem::CalendarItem(c) => c.extended_properties.push(stamp),
-            NewItem::Contact(c) => c.extended_properties.push(stamp),
-            NewItem::Task(t) => t.extended_properties.push(stamp),
-            NewItem::Message(m) => m.extended_properties.push(stamp),
-        }
+        new.extended_properties_mut().push(stamp);
         // What Exchange will read back: the link agrees with it, so the create's echo in
         // the next SyncFolderItems changes nothing.
         let echo = match &new {
@@ -1162,6 +1142,7 @@ impl ActSync<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use exsync_ews::types::ExtendedValue;
     use time::macros::datetime;
 
     #[test]

@@ -191,6 +191,15 @@ impl ActRecord {
         }
     }
 
+    /// Who owns it.
+    pub fn owner(&self) -> &Principal {
+        match self {
+            ActRecord::Appointment(a) => &a.owner,
+            ActRecord::Contact(c) => &c.owner,
+            ActRecord::Task(t) => &t.owner,
+        }
+    }
+
     /// When exsync last changed it.
     pub fn modified_at(&self) -> OffsetDateTime {
         match self {

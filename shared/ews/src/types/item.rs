@@ -8,7 +8,8 @@
 
 use super::read;
 use super::{
-    AttachmentId, Attendee, Binary, DateTime, ExtendedProperty, FolderId, ItemId, Mailbox, ews_enum,
+    AttachmentId, Attendee, Binary, DateTime, ExtendedFieldUri, ExtendedProperty, ExtendedValue,
+    FolderId, ItemId, Mailbox, ews_enum,
 };
 use crate::xml::{Element, NS_TYPES, XmlWriter};
 use serde::Serialize;
@@ -1214,6 +1215,32 @@ impl Item {
         }
     }
 
+    /// The item's extended properties, whatever its kind (none for [`Item::Other`], whose
+    /// content is not read).
+    pub fn extended_properties(&self) -> &[ExtendedProperty] {
+        match self {
+            Item::Message(m) => &m.extended_properties,
+            Item::CalendarItem(c) => &c.extended_properties,
+            Item::Contact(c) => &c.extended_properties,
+            Item::Task(t) => &t.extended_properties,
+            Item::Other { .. } => &[],
+        }
+    }
+
+    /// The value of the single-valued extended property `uri` names, if the item carries
+    /// it. Matched by which property it is (set and name, tag or id), not by the type asked
+    /// for: Exchange names a property by those alone. A multi-valued one has no such value.
+    pub fn extended_property(&self, uri: &ExtendedFieldUri) -> Option<&str> {
+        self.extended_properties()
+            .iter()
+            .find_map(|p| match &p.value {
+                ExtendedValue::Single(v) if p.field_uri.property == uri.property => {
+                    Some(v.as_str())
+                }
+                _ => None,
+            })
+    }
+
     /// The element name of the item's kind (`Message`, `MeetingRequest`…).
     pub fn element_name(&self) -> &str {
         match self {
@@ -1337,6 +1364,16 @@ impl NewItem {
             NewItem::CalendarItem(_) => ItemKind::CalendarItem,
             NewItem::Contact(_) => ItemKind::Contact,
             NewItem::Task(_) => ItemKind::Task,
+        }
+    }
+
+    /// The extended properties the item will be created with, to add one whatever its kind.
+    pub fn extended_properties_mut(&mut self) -> &mut Vec<ExtendedProperty> {
+        match self {
+            NewItem::Message(m) => &mut m.extended_properties,
+            NewItem::CalendarItem(c) => &mut c.extended_properties,
+            NewItem::Contact(c) => &mut c.extended_properties,
+            NewItem::Task(t) => &mut t.extended_properties,
         }
     }
 
@@ -1468,5 +1505,54 @@ mod tests {
         };
         assert_eq!(m.item_id, Some(ItemId::new("A")));
         assert_eq!((m.size, m.is_read, m.date_time_sent), (None, None, None));
+    }
+
+    #[test]
+    fn an_extended_property_is_found_by_its_name_whatever_the_item_kind() {
+        let set = uuid::Uuid::from_u128(7);
+        let wanted = ExtendedFieldUri::named_in(set, "Id", MapiPropertyType::String);
+        let other = ExtendedFieldUri::named_in(set, "Other", MapiPropertyType::String);
+        let props = vec![
+            ExtendedProperty::new(other, "no"),
+            ExtendedProperty {
+                field_uri: wanted.clone(),
+                value: ExtendedValue::Multiple(vec!["many".into()]),
+            },
+            ExtendedProperty::new(wanted.clone(), "yes"),
+        ];
+        let mut new = NewItem::from(Task::default());
+        new.extended_properties_mut().extend(props.clone());
+        let NewItem::Task(task) = new else {
+            panic!("a task")
+        };
+        let items = [
+            Item::Task(task),
+            Item::Message(Box::new(Message {
+                extended_properties: props.clone(),
+                ..Message::default()
+            })),
+            Item::CalendarItem(Box::new(CalendarItem {
+                extended_properties: props.clone(),
+                ..CalendarItem::default()
+            })),
+            Item::Contact(Box::new(Contact {
+                extended_properties: props,
+                ..Contact::default()
+            })),
+        ];
+        for item in &items {
+            assert_eq!(item.extended_property(&wanted), Some("yes"), "{item:?}");
+            // The type asked for does not matter: the property is its set and name.
+            let as_int = ExtendedFieldUri::named_in(set, "Id", MapiPropertyType::Integer);
+            assert_eq!(item.extended_property(&as_int), Some("yes"));
+        }
+        let other = Item::Other {
+            element: "Post".into(),
+            item_id: None,
+            item_class: None,
+            subject: None,
+        };
+        assert_eq!(other.extended_property(&wanted), None);
+        assert!(other.extended_properties().is_empty());
     }
 }
