@@ -100,7 +100,7 @@ pub(crate) struct Liveness {
 impl Liveness {
     /// A probe on `tcp`'s socket (a duplicate descriptor; the connection's task keeps the
     /// original). Without one (out of descriptors), the probe always answers "open".
-    fn of(tcp: &TcpStream) -> Self {
+    pub(super) fn of(tcp: &TcpStream) -> Self {
         #[cfg(unix)]
         {
             use std::os::fd::AsFd as _;

@@ -301,7 +301,7 @@ impl HttpTransport {
                 &self.inner.overrides,
             )
             .await?;
-            let mut conn = Conn::fresh(sender);
+            let mut conn = Conn::fresh(sender, None);
             let limit = self.inner.max_response_bytes.min(PROBE_MAX_BODY);
             let ex = round_trip(&mut conn, prepared.build(None, false), &target, limit)
                 .await
@@ -366,10 +366,7 @@ impl HttpTransport {
                     )
                     .await?;
                     tracing::debug!(host = %target.display_host, "connection opened");
-                    Conn {
-                        liveness: Some(liveness),
-                        ..Conn::fresh(sender)
-                    }
+                    Conn::fresh(sender, Some(liveness))
                 }
             };
             let result = match self.inner.credentials.scheme {
@@ -597,38 +594,38 @@ impl HttpTransport {
     /// Live means the connection's task has not seen it close and the socket itself has no
     /// close from the server waiting ([`Liveness`]): the task may not have run since the
     /// server closed it, and a write sent on such a connection could not be retried.
+    /// Every dead or expired idle connection is dropped on the way ([`prune`]).
     fn checkout(&self, origin: &Origin) -> Option<Conn> {
         let mut idle = self.idle();
+        prune(&mut idle);
         let list = idle.get_mut(origin)?;
-        while let Some(c) = list.pop() {
-            let closed =
-                c.sender.is_closed() || c.liveness.as_ref().is_some_and(Liveness::closed_by_server);
-            if c.since.elapsed() < POOL_IDLE_TIMEOUT && !closed {
-                return Some(Conn {
-                    sender: c.sender,
-                    liveness: c.liveness,
-                    reused: true,
-                    authenticated: c.authenticated,
-                    keep_alive: true,
-                });
-            }
+        let c = list.pop()?;
+        if list.is_empty() {
+            idle.remove(origin);
         }
-        None
+        Some(Conn {
+            sender: c.sender,
+            liveness: c.liveness,
+            reused: true,
+            authenticated: c.authenticated,
+            keep_alive: true,
+        })
     }
 
+    /// Returns a connection to the pool after a complete exchange, unless it cannot carry
+    /// another request. Dead or expired idle connections are dropped first ([`prune`]).
     fn checkin(&self, origin: &Origin, conn: Conn) {
+        let mut idle = self.idle();
+        prune(&mut idle);
         if !conn.keep_alive || conn.sender.is_closed() {
             return;
         }
-        self.idle()
-            .entry(origin.clone())
-            .or_default()
-            .push(IdleConn {
-                sender: conn.sender,
-                liveness: conn.liveness,
-                authenticated: conn.authenticated,
-                since: Instant::now(),
-            });
+        idle.entry(origin.clone()).or_default().push(IdleConn {
+            sender: conn.sender,
+            liveness: conn.liveness,
+            authenticated: conn.authenticated,
+            since: Instant::now(),
+        });
     }
 
     /// Before opening a connection: closes idle ones (oldest first, any origin) so that
@@ -661,11 +658,38 @@ impl HttpTransport {
     }
 }
 
+/// Drops every idle connection, of any origin, that the server has closed (as far as its
+/// task or its socket knows) or that has been idle for [`POOL_IDLE_TIMEOUT`].
+///
+/// Skipping them is not enough: each pooled entry holds a duplicate of its socket's
+/// descriptor ([`Liveness`]), so a connection the server closed would sit in CLOSE_WAIT,
+/// our FIN unsent, until `make_room` happened to evict it (in a warm Lambda, possibly
+/// never). Costs one non-blocking peek per idle connection, at most `max_connections`.
+fn prune(idle: &mut HashMap<Origin, Vec<IdleConn>>) {
+    for list in idle.values_mut() {
+        list.retain(IdleConn::usable);
+    }
+    idle.retain(|_, list| !list.is_empty());
+}
+
+impl IdleConn {
+    /// Open as far as its task and its socket know, and not idle too long to reuse.
+    fn usable(&self) -> bool {
+        self.since.elapsed() < POOL_IDLE_TIMEOUT
+            && !self.sender.is_closed()
+            && !self
+                .liveness
+                .as_ref()
+                .is_some_and(Liveness::closed_by_server)
+    }
+}
+
 impl Conn {
-    fn fresh(sender: Sender) -> Self {
+    /// A connection just opened; `liveness` is its socket probe, when it will be pooled.
+    fn fresh(sender: Sender, liveness: Option<Liveness>) -> Self {
         Self {
             sender,
-            liveness: None,
+            liveness,
             reused: false,
             authenticated: false,
             keep_alive: true,
@@ -937,6 +961,93 @@ mod tests {
         let t = Target::from_uri(&"https://[::1]/x".parse().unwrap(), "https", 443).unwrap();
         assert_eq!(t.origin.host, "::1");
         assert_eq!(t.host_header, "[::1]");
+    }
+
+    /// A pooled connection to a local listener, and the listener's end of it.
+    async fn pooled_conn(
+        listener: &std::net::TcpListener,
+        since: Instant,
+    ) -> (IdleConn, std::net::TcpStream) {
+        let tcp = tokio::net::TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (server, _) = listener.accept().unwrap();
+        let liveness = Liveness::of(&tcp);
+        let (sender, connection) =
+            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tcp))
+                .await
+                .unwrap();
+        tokio::spawn(connection);
+        let conn = IdleConn {
+            sender,
+            liveness: Some(liveness),
+            authenticated: false,
+            since,
+        };
+        (conn, server)
+    }
+
+    #[tokio::test]
+    async fn checkout_drops_every_dead_or_expired_idle_connection_and_so_sends_our_fin() {
+        use std::io::Read as _;
+        let transport = HttpTransport::new(TransportConfig::new(Credentials {
+            scheme: AuthScheme::Basic,
+            user: "CONTOSO\\svc".into(),
+            password: Secret::new("pw"),
+        }))
+        .unwrap();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let origin = Origin {
+            host: "127.0.0.1".into(),
+            port: listener.local_addr().unwrap().port(),
+        };
+        let expired = Instant::now()
+            .checked_sub(POOL_IDLE_TIMEOUT + Duration::from_secs(1))
+            .expect("the monotonic clock has run longer than the idle timeout");
+
+        // Oldest first, as checkin pushes them: three the server closed, one idle too long,
+        // and the newest, live one on top, which checkout used to return without looking
+        // further down.
+        let mut servers = Vec::new();
+        let mut entries = Vec::new();
+        for _ in 0..3 {
+            let (conn, server) = pooled_conn(&listener, Instant::now()).await;
+            server.shutdown(std::net::Shutdown::Write).unwrap();
+            entries.push(conn);
+            servers.push(server);
+        }
+        let (stale, stale_server) = pooled_conn(&listener, expired).await;
+        entries.push(stale);
+        servers.push(stale_server);
+        let (live, _live_server) = pooled_conn(&listener, Instant::now()).await;
+        entries.push(live);
+        let give_up = std::time::Instant::now() + Duration::from_secs(10);
+        for conn in &entries[..3] {
+            while !(conn.sender.is_closed() || conn.liveness.as_ref().unwrap().closed_by_server()) {
+                assert!(std::time::Instant::now() < give_up, "the FIN never showed");
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+        }
+        transport.idle().insert(origin.clone(), entries);
+
+        let conn = transport.checkout(&origin).expect("the live connection");
+        assert!(conn.reused);
+        assert!(
+            transport.idle().values().all(Vec::is_empty),
+            "the pool still holds dead or expired connections"
+        );
+
+        // Nothing holds the dropped sockets any more, the probe's duplicate included: each
+        // server end reads our FIN (a read timeout instead would mean a socket left open).
+        // The connections' tasks (holding the original descriptors) must run meanwhile, so
+        // the blocking reads happen off this runtime's thread.
+        for mut server in servers {
+            let read = tokio::task::spawn_blocking(move || {
+                server.set_read_timeout(Some(Duration::from_secs(10)))?;
+                server.read(&mut [0u8; 1])
+            });
+            assert_eq!(read.await.unwrap().unwrap(), 0, "our FIN");
+        }
     }
 
     #[test]
