@@ -71,7 +71,7 @@ use super::decisions::{Decision, DecisionEntry, ItemFacts};
 use super::engine::SyncPorts;
 use super::incoming::{IncomingError, IncomingOutcome, IncomingReport, error_code, is_deadline};
 use super::job::{PollJob, PollReason};
-use super::outgoing::record_id_property;
+use super::properties::record_id_property;
 use crate::error::DomainError;
 use crate::ids::{ActivityId, MailboxId};
 use crate::mailbox::{Mailbox, MailboxKind, Workload};
@@ -1184,7 +1184,7 @@ mod tests {
     #[test]
     fn a_malformed_or_foreign_record_id_property_names_no_record() {
         let foreign = exsync_ews::types::ExtendedFieldUri::named_in(
-            super::super::outgoing::EXSYNC_PROPERTY_SET,
+            super::super::properties::EXSYNC_PROPERTY_SET,
             "SomethingElse",
             exsync_ews::types::MapiPropertyType::String,
         );

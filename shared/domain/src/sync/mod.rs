@@ -14,3 +14,4 @@ pub mod errors;
 pub mod incoming;
 pub mod majority;
 pub mod outgoing;
+pub mod properties;

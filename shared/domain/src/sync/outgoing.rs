@@ -36,8 +36,8 @@ use std::time::Instant;
 use exsync_ews::client::EwsClient;
 use exsync_ews::operations::{CreateItem, FindItem, ItemTraversal, MessageDisposition};
 use exsync_ews::types::{
-    Body, DistinguishedFolderName, ExtendedFieldUri, ExtendedProperty, FieldUri, IndexedPageView,
-    ItemShape, MapiPropertyType, Message, Restriction,
+    Body, DistinguishedFolderName, ExtendedProperty, FieldUri, IndexedPageView, ItemShape, Message,
+    Restriction,
 };
 use exsync_ews::{ErrorClass, EwsError};
 use time::{Duration, OffsetDateTime};
@@ -54,17 +54,11 @@ use crate::ids::{ActivityId, AlertId};
 use crate::mailbox::{Mailbox, Workload};
 use crate::org::{OrgSettings, TrackingToken};
 
-/// The property set of exsync's own named MAPI properties (a fixed GUID: changing it
-/// would make every earlier send invisible to the Sent Items check).
-pub const EXSYNC_PROPERTY_SET: uuid::Uuid =
-    uuid::Uuid::from_u128(0x6a1f_3c2e_8b4d_4e57_9c0a_5e2d_7f41_b8c3);
-
-/// The name of the property carrying the activity id on sent messages.
-pub const ACTIVITY_ID_PROPERTY: &str = "ExsyncActivityId";
-
-/// The name of the property carrying the record id on the appointments, contacts and
-/// tasks exsync creates in Exchange (see [`super::act`]).
-pub const RECORD_ID_PROPERTY: &str = "ExsyncRecordId";
+// The properties moved to `properties` (ACT sync uses them too); these paths stay for
+// code that imports them from here.
+pub use super::properties::{
+    ACTIVITY_ID_PROPERTY, EXSYNC_PROPERTY_SET, RECORD_ID_PROPERTY, activity_id_property,
+};
 
 /// How long an email may stay in Sending before another worker may take it over: longer
 /// than any function run, so only a dead worker's claim runs out.
@@ -95,28 +89,6 @@ pub fn outgoing_runs_now(job: &PollJob, mailbox: &Mailbox) -> bool {
 
 /// Most candidates tried for a free tracking token number.
 const TOKEN_CANDIDATES: u32 = 8;
-
-/// The extended property (`String`, in [`EXSYNC_PROPERTY_SET`]) that marks a message as
-/// the send of one activity.
-///
-/// Reference: [ExtendedFieldURI](https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/extendedfielduri).
-pub fn activity_id_property() -> ExtendedFieldUri {
-    ExtendedFieldUri::named_in(
-        EXSYNC_PROPERTY_SET,
-        ACTIVITY_ID_PROPERTY,
-        MapiPropertyType::String,
-    )
-}
-
-/// The extended property (`String`, in [`EXSYNC_PROPERTY_SET`]) that marks an
-/// appointment, contact or task as the Exchange copy of one exsync record.
-pub fn record_id_property() -> ExtendedFieldUri {
-    ExtendedFieldUri::named_in(
-        EXSYNC_PROPERTY_SET,
-        RECORD_ID_PROPERTY,
-        MapiPropertyType::String,
-    )
-}
 
 /// FNV-1a: a stable hash (the standard library's is randomised per process).
 fn stable_hash(parts: &[&[u8]]) -> u64 {
