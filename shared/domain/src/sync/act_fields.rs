@@ -545,7 +545,8 @@ pub fn new_item(entity: ActEntity, values: &FieldValues, categories: Vec<String>
 
 /// The UpdateItem change that sets one field on the EWS side: `SetItemField` with an item
 /// holding just that field, or `DeleteItemField` when the value is empty (EWS refuses an
-/// empty string for many properties). `None` for a field that is not synced.
+/// empty string for many properties). `None` for a field that is not synced, or an attendee
+/// value that is not a list of addresses.
 pub fn field_update(entity: ActEntity, field: &str, value: &str) -> Option<ItemUpdate> {
     let mut one = FieldValues::new();
     one.insert(field.to_owned(), value.to_owned());
@@ -581,6 +582,13 @@ pub fn field_update(entity: ActEntity, field: &str, value: &str) -> Option<ItemU
         (ActEntity::Task, "percent_complete") => FieldUri::TASK_PERCENT_COMPLETE.into(),
         _ => return None,
     };
+    // Such a value would be written as an empty collection, and SetItemField would clear
+    // Exchange's attendees with it: leave them alone instead.
+    if matches!(field, "required_attendees" | "optional_attendees")
+        && parse_attendees(value).is_none()
+    {
+        return None;
+    }
     if value.is_empty() {
         return Some(ItemUpdate::Delete(path));
     }
@@ -780,6 +788,19 @@ mod tests {
             field_update(ActEntity::Appointment, "optional_attendees", ""),
             Some(ItemUpdate::Delete(p)) if p == FieldUri::CALENDAR_OPTIONAL_ATTENDEES.into()
         ));
+    }
+
+    #[test]
+    fn an_attendee_value_that_is_not_an_address_list_updates_nothing() {
+        for field in ["required_attendees", "optional_attendees"] {
+            for value in ["nobody", "bob@contoso.test\nnobody"] {
+                assert_eq!(
+                    field_update(ActEntity::Appointment, field, value),
+                    None,
+                    "{field} = {value:?}"
+                );
+            }
+        }
     }
 
     #[test]
