@@ -210,6 +210,29 @@ impl TransportKey {
     }
 }
 
+/// Everything a mailbox's connection is built from: the transport, and where its calls
+/// go. [`may_be_stale`] compares it whole, so a field added here (or to [`TransportKey`])
+/// is compared too.
+#[derive(Debug, PartialEq, Eq)]
+struct ConnectionKey<'a> {
+    transport: TransportKey,
+    use_autodiscover: bool,
+    incoming_url: Option<&'a str>,
+    /// The outgoing workload calls the outgoing URL when the profile has its own.
+    outgoing_url: Option<&'a str>,
+}
+
+impl<'a> ConnectionKey<'a> {
+    fn new(profile: &'a Profile, mailbox: &Mailbox) -> Self {
+        ConnectionKey {
+            transport: TransportKey::new(profile, mailbox),
+            use_autodiscover: profile.use_autodiscover,
+            incoming_url: profile.configured_ews_url(false),
+            outgoing_url: profile.configured_ews_url(true),
+        }
+    }
+}
+
 #[derive(Default)]
 struct Caches {
     profiles: HashMap<ProfileId, (Profile, Instant)>,
@@ -1114,11 +1137,7 @@ async fn may_be_stale(
     let Some(fresh) = engine.ports.config.get_profile(&cached.id).await? else {
         return Ok(false);
     };
-    let stale = TransportKey::new(&fresh, mailbox) != TransportKey::new(cached, mailbox)
-        || fresh.use_autodiscover != cached.use_autodiscover
-        || fresh.incoming_ews_url != cached.incoming_ews_url
-        // The outgoing workload calls the outgoing URL when the profile has its own.
-        || fresh.configured_ews_url(true) != cached.configured_ews_url(true);
+    let stale = ConnectionKey::new(&fresh, mailbox) != ConnectionKey::new(cached, mailbox);
     if stale {
         engine.clear_caches();
     }
