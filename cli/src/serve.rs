@@ -68,10 +68,6 @@ pub struct ServeArgs {
     pub sync_worker: bool,
 }
 
-/// The sync-worker function's timeout in template.yaml: each locally polled batch gets as
-/// long as it would in Lambda.
-const SYNC_WORKER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
-
 /// Runs the server until Ctrl-C.
 pub async fn run(args: &ServeArgs) -> anyhow::Result<()> {
     let aws = if args.init {
@@ -118,7 +114,7 @@ pub async fn run(args: &ServeArgs) -> anyhow::Result<()> {
         let poller = SyncPoller::new(
             aws_sdk_sqs::Client::new(&aws.sdk),
             aws.names.poll_queue_url.clone(),
-            SYNC_WORKER_TIMEOUT,
+            exsync_fn_sync_worker::FUNCTION_TIMEOUT,
         );
         println!("exsync serve: sync worker polling the poll-jobs queue");
         tokio::spawn(async move { poller.run(&engine).await })

@@ -46,6 +46,10 @@ use tracing::Instrument as _;
 /// call in flight to end, the page's writes and the response.
 pub const STOP_MARGIN: Duration = Duration::from_secs(10);
 
+/// The function's timeout in template.yaml (`SyncWorkerFunction`'s `Timeout`; a test keeps
+/// the two equal): what a local poller gives each batch, as Lambda would.
+pub const FUNCTION_TIMEOUT: Duration = Duration::from_secs(120);
+
 /// The engine's ports over the AWS adapters: the one table serves every store port.
 pub fn sync_ports(adapters: Adapters, clock: Arc<dyn Clock>) -> SyncPorts {
     let store = Arc::new(adapters.store);

@@ -173,3 +173,14 @@ fn every_function_has_an_error_and_a_throttle_alarm() {
         }
     }
 }
+
+#[test]
+fn the_sync_workers_timeout_is_the_one_its_local_poller_gives_a_batch() {
+    let t = template();
+    let function = &t["Resources"]["SyncWorkerFunction"];
+    assert_eq!(
+        function_timeout(&t, function),
+        exsync_fn_sync_worker::FUNCTION_TIMEOUT.as_secs(),
+        "template.yaml and exsync_fn_sync_worker::FUNCTION_TIMEOUT disagree"
+    );
+}

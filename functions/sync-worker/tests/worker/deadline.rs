@@ -97,7 +97,7 @@ async fn a_job_handed_back_for_lack_of_time_is_delivered_again_at_once() {
     assert_eq!((first.received, first.failed), (1, 1));
 
     // Well inside the queue's visibility timeout, the job is back.
-    let again = LocalPoller::new(sqs, url, Duration::from_secs(120));
+    let again = LocalPoller::new(sqs, url, exsync_fn_sync_worker::FUNCTION_TIMEOUT);
     let second = again
         .poll_once(&engine, Duration::from_secs(2))
         .await

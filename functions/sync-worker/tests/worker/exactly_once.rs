@@ -197,7 +197,7 @@ async fn ten_workers_never_hold_more_than_the_profiles_three_connections_to_exch
         let poller = LocalPoller::new(
             aws_sdk_sqs::Client::new(&w.aws.sdk),
             w.aws.names.poll_queue_url.clone(),
-            Duration::from_secs(120),
+            exsync_fn_sync_worker::FUNCTION_TIMEOUT,
         )
         .with_batch_size(1);
         workers.spawn(async move { drain(&poller, &engine).await });

@@ -119,7 +119,7 @@ async fn a_poll_through_the_queue_costs_three_sqs_requests_per_batch() {
     let poller = LocalPoller::new(
         sqs,
         w.aws.names.poll_queue_url.clone(),
-        Duration::from_secs(120),
+        exsync_fn_sync_worker::FUNCTION_TIMEOUT,
     );
     let outcome = poller
         .poll_once(&engine, Duration::from_secs(1))
