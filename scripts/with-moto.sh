@@ -32,7 +32,9 @@ log_dir="$root/.run"
 mkdir -p "$log_dir"
 log="$log_dir/moto-$port.log"
 
-"$moto" -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
+# moto_server with DynamoDB requests serialized, as real DynamoDB transactions are
+# (scripts/moto_server.py says why).
+"$py" "$root/scripts/moto_server.py" -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
 moto_pid=$!
 
 stop_moto() {
