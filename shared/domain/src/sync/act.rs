@@ -60,7 +60,7 @@ use exsync_ews::operations::{
 };
 use exsync_ews::types::{
     BaseShape, BodyTypeResponse, DistinguishedFolderName, ExtendedProperty, FieldUri, Item, ItemId,
-    ItemShape, NewItem, PropertyPath, SyncState,
+    ItemShape, PropertyPath, SyncState,
 };
 use exsync_ews::{ErrorClass, EwsError};
 use serde::{Deserialize, Serialize};
@@ -929,12 +929,7 @@ impl ActSync<'_> {
         new.extended_properties_mut().push(stamp);
         // What Exchange will read back: the link agrees with it, so the create's echo in
         // the next SyncFolderItems changes nothing.
-        let echo = match &new {
-            NewItem::CalendarItem(c) => Item::CalendarItem(c.clone()),
-            NewItem::Contact(c) => Item::Contact(c.clone()),
-            NewItem::Task(t) => Item::Task(t.clone()),
-            NewItem::Message(m) => Item::Message(m.clone()),
-        };
+        let echo = Item::from(new.clone());
         let op = match entity {
             // The attendees go along, but nobody is told: exsync mirrors an appointment the
             // user or the CRM made and never mails attendees on its own.
@@ -1017,21 +1012,25 @@ impl ActSync<'_> {
     ) -> Result<(), IncomingError> {
         let entity = record.entity();
         let ours = record.values();
-        let changed: Vec<(String, String)> = fields_of(entity)
+        // Only fields with a change EWS can express (see `field_update`) are sent and
+        // recorded as agreed.
+        let (changed, updates): (Vec<(String, String)>, Vec<_>) = fields_of(entity)
             .iter()
             .filter(|f| pushes(self.direction(entity, f)))
             .filter_map(|&f| {
                 let v = ours.get(f)?;
-                (agreed(&link, f) != v.as_str()).then(|| (f.to_owned(), v.clone()))
+                if agreed(&link, f) == v.as_str() {
+                    return None;
+                }
+                let update = act_fields::field_update(entity, f, v)?;
+                Some(((f.to_owned(), v.clone()), update))
             })
-            .collect();
-        if changed.is_empty() {
+            .unzip();
+        // Nothing to send. An UpdateItem without a change is not even valid EWS (its
+        // Updates must be non-empty), so none is sent.
+        if updates.is_empty() {
             return Ok(());
         }
-        let updates = changed
-            .iter()
-            .filter_map(|(f, v)| act_fields::field_update(entity, f, v))
-            .collect();
         let mut op = UpdateItem::new(vec![ItemChange {
             item_id: ItemId {
                 id: link.item_id.clone(),

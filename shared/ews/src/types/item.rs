@@ -1387,6 +1387,18 @@ impl NewItem {
     }
 }
 
+/// The item as Exchange holds it once created (before it adds ids and computed fields).
+impl From<NewItem> for Item {
+    fn from(new: NewItem) -> Self {
+        match new {
+            NewItem::Message(m) => Item::Message(m),
+            NewItem::CalendarItem(c) => Item::CalendarItem(c),
+            NewItem::Contact(c) => Item::Contact(c),
+            NewItem::Task(t) => Item::Task(t),
+        }
+    }
+}
+
 impl From<Message> for NewItem {
     fn from(m: Message) -> Self {
         NewItem::Message(Box::new(m))
