@@ -162,7 +162,7 @@ pub async fn handle_job(
 }
 
 /// The attribute SQS (and the event source) puts a FIFO message's group in.
-pub const MESSAGE_GROUP_ID: &str = "MessageGroupId";
+pub use exsync_aws::event_source::MESSAGE_GROUP_ID;
 
 /// Runs a batch until `deadline` (less [`STOP_MARGIN`]) — each message group's records in
 /// order, the groups at the same time — and reports the records that must come back.

@@ -9,6 +9,8 @@
 //! - [`poll_queue::SqsPollQueue`]: `PollQueue` on the FIFO poll-jobs queue
 //!   (SendMessageBatch, concurrent, retried); the store is also the scheduler's
 //!   `DueIndex`.
+//! - [`event_source::LocalEventSource`]: the SQS event source mapping's local stand-in
+//!   (receive a batch, call the handler, delete what it finished).
 //! - [`config`]: the typed configuration every function reads at cold start.
 //! - [`init::ensure_resources`]: creates the template's table, queues and key where they
 //!   are missing (`exsync serve --init`, tests), reading [`template`] — the template stays
@@ -23,6 +25,7 @@ pub mod config;
 mod cursor;
 pub mod dynamo;
 pub mod error;
+pub mod event_source;
 pub mod init;
 pub mod keys;
 pub mod kms;
