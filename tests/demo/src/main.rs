@@ -53,8 +53,11 @@ struct Args {
     /// the profile's owner.
     #[arg(long, value_name = "PRINCIPAL", default_value = "admin@contoso.test")]
     admin: String,
-    /// How long a step waits for the sync to show its effect.
-    #[arg(long, value_name = "SECONDS", default_value_t = 200)]
+    /// How long a step waits for the sync to show its effect. Step 7 may need three
+    /// minutes and a scheduler tick: a scheduled poll runs appointments, contacts and tasks
+    /// on every third one-minute slot (`ACT_SLOT_STRIDE`), and its two sides' changes can
+    /// fall either side of one.
+    #[arg(long, value_name = "SECONDS", default_value_t = 300)]
     wait: u64,
 }
 

@@ -168,7 +168,8 @@ impl Walk {
             }
             if said.elapsed() >= Duration::from_secs(15) {
                 println!(
-                    "    ... waiting for {what} ({} s so far; mailboxes are polled once a minute)",
+                    "    ... waiting for {what} ({} s so far; mailboxes are polled once a minute, \
+                     appointments, contacts and tasks on every third poll)",
                     started.elapsed().as_secs()
                 );
                 said = Instant::now();
