@@ -289,6 +289,38 @@ impl ActSync<'_> {
         done
     }
 
+    /// A pair synced: its link is stored, the decision logged, and the run remembers the
+    /// link (the link first, so a decision never names a pair the store does not hold).
+    async fn record_synced(
+        &self,
+        link: ActLink,
+        to: ActSide,
+        created: bool,
+        fields: Vec<String>,
+        st: &mut RunState,
+        report: &mut IncomingReport,
+    ) -> Result<(), IncomingError> {
+        self.ports
+            .sync
+            .put_act_link(&link)
+            .await
+            .map_err(IncomingError::Store)?;
+        self.log(
+            st,
+            report,
+            Some(&link.item_id),
+            Decision::ActSynced {
+                entity: link.entity,
+                record_id: link.record_id.clone(),
+                to,
+                created,
+                fields,
+            },
+        );
+        st.links.insert(link.item_id.clone(), link);
+        Ok(())
+    }
+
     fn log(
         &self,
         st: &mut RunState,
@@ -561,30 +593,14 @@ impl ActSync<'_> {
             synced_at: st.now,
             unlinked: false,
         };
-        self.ports
-            .sync
-            .put_act_link(&link)
-            .await
-            .map_err(IncomingError::Store)?;
         tracing::info!(
             mailbox_id = %self.mailbox().id,
             record_id = %record_id,
-            "an item exsync created was linked to its record after its link was lost"
+            "an item exsync created is linked to its record after its link was lost"
         );
         // The decision the lost create never logged.
-        self.log(
-            st,
-            report,
-            Some(&id.id),
-            Decision::ActSynced {
-                entity,
-                record_id,
-                to: ActSide::Exchange,
-                created: true,
-                fields: Vec::new(),
-            },
-        );
-        st.links.insert(link.item_id.clone(), link);
+        self.record_synced(link, ActSide::Exchange, true, Vec::new(), st, report)
+            .await?;
         Ok(true)
     }
 
@@ -763,25 +779,8 @@ impl ActSync<'_> {
             synced_at: st.now,
             unlinked: false,
         };
-        self.ports
-            .sync
-            .put_act_link(&link)
+        self.record_synced(link, ActSide::Exsync, true, taken, st, report)
             .await
-            .map_err(IncomingError::Store)?;
-        self.log(
-            st,
-            report,
-            Some(&id.id),
-            Decision::ActSynced {
-                entity,
-                record_id: record.id().clone(),
-                to: ActSide::Exsync,
-                created: true,
-                fields: taken,
-            },
-        );
-        st.links.insert(link.item_id.clone(), link);
-        Ok(())
     }
 
     /// An Exchange item was deleted: unlink (and delete the record only when the org says
@@ -982,25 +981,9 @@ impl ActSync<'_> {
             synced_at: st.now,
             unlinked: false,
         };
-        self.ports
-            .sync
-            .put_act_link(&link)
+        let fields = sent.keys().cloned().collect();
+        self.record_synced(link, ActSide::Exchange, true, fields, st, report)
             .await
-            .map_err(IncomingError::Store)?;
-        self.log(
-            st,
-            report,
-            Some(&item_id.id),
-            Decision::ActSynced {
-                entity,
-                record_id: record.id().clone(),
-                to: ActSide::Exchange,
-                created: true,
-                fields: sent.keys().cloned().collect(),
-            },
-        );
-        st.links.insert(link.item_id.clone(), link);
-        Ok(())
     }
 
     async fn update_in_exchange(
@@ -1071,25 +1054,9 @@ impl ActSync<'_> {
             link.fields.insert(f.clone(), v.clone());
         }
         link.synced_at = st.now;
-        self.ports
-            .sync
-            .put_act_link(&link)
+        let fields = changed.into_iter().map(|(f, _)| f).collect();
+        self.record_synced(link, ActSide::Exchange, false, fields, st, report)
             .await
-            .map_err(IncomingError::Store)?;
-        self.log(
-            st,
-            report,
-            Some(&link.item_id),
-            Decision::ActSynced {
-                entity,
-                record_id: link.record_id.clone(),
-                to: ActSide::Exchange,
-                created: false,
-                fields: changed.into_iter().map(|(f, _)| f).collect(),
-            },
-        );
-        st.links.insert(link.item_id.clone(), link);
-        Ok(())
     }
 
     /// A record was deleted in exsync: unlink (and delete the item only when the org says
